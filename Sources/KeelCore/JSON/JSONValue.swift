@@ -1,0 +1,102 @@
+
+
+/// A parsed JSON or UBJSON document. Typed numeric arrays from UBJSON stay packed.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+    case floats([Float])
+    case doubles([Double])
+    case ints([Int64])
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    /// A number, a boolean as 0/1, or a numeric string.
+    public var doubleValue: Double? {
+        switch self {
+        case .number(let d): return d
+        case .bool(let b): return b ? 1 : 0
+        case .string(let s): return Double(s)
+        default: return nil
+        }
+    }
+
+    public var intValue: Int? {
+        guard let d = doubleValue, d.rounded() == d, abs(d) < 9.0e15 else { return nil }
+        return Int(d)
+    }
+
+    /// Element count of any array form.
+    public var arrayCount: Int? {
+        switch self {
+        case .array(let a): return a.count
+        case .floats(let a): return a.count
+        case .doubles(let a): return a.count
+        case .ints(let a): return a.count
+        default: return nil
+        }
+    }
+
+    /// Elements as Doubles, from any array form; nil if an element is not numeric.
+    public var doublesValue: [Double]? {
+        switch self {
+        case .floats(let a): return a.map(Double.init)
+        case .doubles(let a): return a
+        case .ints(let a): return a.map(Double.init)
+        case .array(let a):
+            var out = [Double]()
+            out.reserveCapacity(a.count)
+            for v in a {
+                guard let d = v.doubleValue else { return nil }
+                out.append(d)
+            }
+            return out
+        default: return nil
+        }
+    }
+
+    /// Elements as Floats (numbers rounded to nearest).
+    public var floatsValue: [Float]? {
+        if case .floats(let a) = self { return a }
+        return doublesValue?.map { Float($0) }
+    }
+
+    /// Elements as Ints; nil if any element is not integral.
+    public var intsValue: [Int]? {
+        if case .ints(let a) = self { return a.map { Int($0) } }
+        guard let ds = doublesValue else { return nil }
+        var out = [Int]()
+        out.reserveCapacity(ds.count)
+        for d in ds {
+            guard d.rounded() == d, abs(d) < 9.0e15 else { return nil }
+            out.append(Int(d))
+        }
+        return out
+    }
+
+    public var arrayValue: [JSONValue]? {
+        switch self {
+        case .array(let a): return a
+        case .floats(let a): return a.map { .number(Double($0)) }
+        case .doubles(let a): return a.map { .number($0) }
+        case .ints(let a): return a.map { .number(Double($0)) }
+        default: return nil
+        }
+    }
+}

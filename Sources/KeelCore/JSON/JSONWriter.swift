@@ -1,0 +1,104 @@
+/// Appends JSON text to a byte buffer; used for responses where speed matters.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func raw(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends text as is (the caller guarantees it needs no escaping).
+    public mutating func appendRaw(_ s: String) {
+        bytes.append(contentsOf: s.utf8)
+    }
+
+    public mutating func string(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): bytes.append(0x5C); bytes.append(b)
+            case UInt8(ascii: "\\"): bytes.append(0x5C); bytes.append(b)
+            case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
+            case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
+            case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: Array("\\u00".utf8))
+                bytes.append(hex[Int(b >> 4)])
+                bytes.append(hex[Int(b & 15)])
+            default: bytes.append(b)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Writes a finite number in its shortest round-trip form; NaN and infinities as null.
+    public mutating func number(_ d: Double) {
+        guard d.isFinite else { raw("null"); return }
+        if d == d.rounded(), abs(d) < 1e15 {
+            bytes.append(contentsOf: String(Int64(d)).utf8)
+        } else {
+            bytes.append(contentsOf: d.description.utf8)
+        }
+    }
+
+    /// Writes a Float in its own shortest round-trip form (so 0.1 stays "0.1").
+    public mutating func number(_ f: Float) {
+        guard f.isFinite else { raw("null"); return }
+        if f == f.rounded(), abs(f) < 1e7 {
+            bytes.append(contentsOf: String(Int64(f)).utf8)
+        } else {
+            bytes.append(contentsOf: f.description.utf8)
+        }
+    }
+
+    public mutating func integer<T: BinaryInteger>(_ i: T) {
+        bytes.append(contentsOf: String(i).utf8)
+    }
+
+    public mutating func bool(_ b: Bool) {
+        if b { raw("true") } else { raw("false") }
+    }
+
+    /// Writes any parsed JSON value back out.
+    public mutating func value(_ v: JSONValue) {
+        switch v {
+        case .null: raw("null")
+        case .bool(let b): bool(b)
+        case .number(let d): number(d)
+        case .string(let s): string(s)
+        case .array(let a):
+            raw("[")
+            for (i, e) in a.enumerated() {
+                if i > 0 { raw(",") }
+                value(e)
+            }
+            raw("]")
+        case .object(let o):
+            raw("{")
+            for (i, key) in o.keys.sorted().enumerated() {
+                if i > 0 { raw(",") }
+                string(key)
+                raw(":")
+                value(o[key]!)
+            }
+            raw("}")
+        case .floats(let a): list(a.count) { $0.number(a[$1]) }
+        case .doubles(let a): list(a.count) { $0.number(a[$1]) }
+        case .ints(let a): list(a.count) { $0.integer(a[$1]) }
+        }
+    }
+
+    /// Writes `[e0,e1,…]` calling `element` for each index.
+    public mutating func list(_ count: Int, _ element: (inout JSONWriter, Int) -> Void) {
+        raw("[")
+        for i in 0..<count {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            element(&self, i)
+        }
+        raw("]")
+    }
+}

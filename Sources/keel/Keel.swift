@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `keel` command: server and command-line client in one binary.
+@main
+struct Keel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keel",
+        abstract: "Keel: fast model serving and MLOps.",
+        subcommands: [PredictCommand.self, BenchCommand.self]
+    )
+}
