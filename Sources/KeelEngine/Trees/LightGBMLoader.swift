@@ -16,6 +16,9 @@ enum LightGBMLoader {
         guard lines.contains("end of trees") else {
             throw .invalidModel("LightGBM model is truncated: no 'end of trees' line")
         }
+        if lines.contains("parameters:"), !lines.contains("end of parameters") {
+            throw .invalidModel("LightGBM model is truncated: its parameters section has no 'end of parameters' line")
+        }
         // Header: key=value lines up to the first "Tree=" block.
         var header: [Substring: Substring] = [:]
         var flags: Set<Substring> = []
