@@ -49,3 +49,33 @@ import Testing
         }
     }
 }
+
+/// The evaluator's single-row path (trees walked in lockstep) and block path (rows walked in
+/// lockstep, with and without NaN) must give identical margins for every batch size.
+@Suite struct TreeEvaluatorPathTests {
+    @Test("row-at-a-time and batched margins agree", arguments: Fixtures.treeCases())
+    func singleRowMatchesBatch(_ name: String) throws {
+        let ref = try ReferenceCase(directory: Fixtures.trees.appendingPathComponent(name))
+        let tree = try #require(try ref.loadModel() as? TreeModel)
+        let ensemble = tree.ensemble
+        let t = ensemble.targetCount
+        func margins(_ rows: ArraySlice<Float>, _ n: Int) -> [Double] {
+            var out = [Double](repeating: .nan, count: n * t)
+            Array(rows).withUnsafeBufferPointer { input in
+                out.withUnsafeMutableBufferPointer { ensemble.margins(input, rows: n, into: $0) }
+            }
+            return out
+        }
+        let all = margins(ref.inputs[...], ref.rows)
+        var single: [Double] = []
+        for r in 0..<ref.rows {
+            single += margins(ref.inputs[(r * ref.featureCount)..<((r + 1) * ref.featureCount)], 1)
+        }
+        #expect(single == all)
+        // Odd batch sizes straddling the block size.
+        for size in [2, 63, 64, 65] where size <= ref.rows {
+            let part = margins(ref.inputs[0..<(size * ref.featureCount)], size)
+            #expect(part == Array(all[0..<(size * t)]), "batch of \(size)")
+        }
+    }
+}

@@ -1,22 +1,23 @@
 import KeelCore
 
-/// One split or leaf of a flattened tree: 16 bytes, stored in pre-order so the left child of
-/// node `i` is `i + 1` and only the right child is stored.
+/// One split or leaf of a flattened tree: 16 bytes, stored in pre-order (a split's left child
+/// is the next node). Both children are stored so the evaluator picks the next node by
+/// indexing with the comparison result instead of branching on it.
 ///
-/// A leaf is a fixed point of traversal: its threshold is NaN (no value compares `<=` to it),
-/// its NaN route goes right, and its right child is itself. That lets the evaluator walk
-/// many rows through a tree in lockstep without a branch per row.
+/// A leaf is a fixed point of traversal: its threshold is NaN (no value compares `<=` to it)
+/// and both children are the leaf itself. So walking a tree for its full depth lands every
+/// row on its leaf without checking for leaves along the way.
 public struct TreeNode: Sendable, Equatable {
     /// Numeric split: a row goes left iff `x <= threshold` (in Float). NaN for leaves.
     public var threshold: Float
     /// Feature index read by this split; 0 for leaves.
     public var feature: Int32
-    /// Absolute index of the right child; the node's own index for leaves.
+    /// Absolute index of the right child (at byte offset 8: chosen when the test is false).
     public var right: Int32
-    /// `Flags` bits; for categorical splits the bits from 8 up hold the category-set index.
-    public var flags: UInt32
+    /// Absolute index of the left child (at byte offset 12: chosen when the test is true).
+    public var left: Int32
 
-    /// Bits of `flags`.
+    /// Bits of a node's entry in `TreeEnsemble.nodeFlags`.
     public enum Flags {
         /// A missing value (NaN, or a zero under `zeroIsMissing`) goes left.
         public static let missingLeft: UInt32 = 1 << 0
@@ -35,8 +36,6 @@ public struct TreeNode: Sendable, Equatable {
         static let special: UInt32 = categorical | zeroIsMissing
         static let setShift: UInt32 = 8
     }
-
-    @inline(__always) var isLeaf: Bool { flags & Flags.leaf != 0 }
 }
 
 /// How a split sends a row left, in the form every source format lowers onto.
@@ -84,9 +83,17 @@ public struct TreeEnsemble: Sendable {
     public let aggregation: TreeAggregation
 
     let nodes: [TreeNode]
+    /// `TreeNode.Flags` per node; for categorical splits the bits from 8 up hold the set index.
+    let nodeFlags: [UInt32]
     /// Leaf value per node index (0 for splits); used when each leaf feeds one target.
     let leafValues: [Double]
     let treeRoots: [Int32]
+    /// Edges on each tree's longest root-to-leaf path: that many steps bring any row to a
+    /// leaf, since leaves are fixed points.
+    let treeDepths: [Int32]
+    /// Edges on each tree's shortest root-to-leaf path: every row is still on a split
+    /// before that many steps, so they need no check for having reached a leaf.
+    let treeMinDepths: [Int32]
     /// Target each tree's leaves add to (single-target leaves).
     let treeTargets: [Int32]
     /// Bitsets of the category sets: set k occupies `categoryWords[categorySets[k]]`.
@@ -108,8 +115,11 @@ public struct TreeEnsembleBuilder {
     public let featureCount: Int
     public let targetCount: Int
     private var nodes: [TreeNode] = []
+    private var flagsOf: [UInt32] = []
     private var leafValues: [Double] = []
     private var roots: [Int32] = []
+    private var depths: [Int32] = []
+    private var minDepths: [Int32] = []
     private var targets: [Int32] = []
     private var words: [UInt32] = []
     private var sets: [Range<Int>] = []
@@ -137,15 +147,19 @@ public struct TreeEnsembleBuilder {
         targets.append(Int32(target))
         // Depth-first, left subtree first: the left child lands right after its parent. The
         // task carries the index of the parent whose right pointer it must patch.
-        var stack: [(src: Int, patch: Int?)] = [(root, nil)]
+        var stack: [(src: Int, patch: Int?, depth: Int32)] = [(root, nil, 0)]
         var visited = 0
-        while let (src, patch) = stack.popLast() {
+        var maxDepth: Int32 = 0
+        var minDepth = Int32.max
+        while let (src, patch, depth) = stack.popLast() {
             visited += 1
+            maxDepth = max(maxDepth, depth)
             guard source.indices.contains(src), visited <= source.count else {
                 throw .invalidModel("tree \(treeNo) has an invalid or cyclic child reference (\(src))")
             }
             let me = nodes.count
             if let patch { nodes[patch].right = Int32(me) }
+            if case .split = source[src] {} else { minDepth = min(minDepth, depth) }
             switch source[src] {
             case .leaf(let value):
                 appendLeaf(at: me, value: value * scale)
@@ -173,17 +187,21 @@ public struct TreeEnsembleBuilder {
                     flags |= UInt32(try addCategorySet(categories, tree: treeNo)) << TreeNode.Flags.setShift
                 }
                 if flags & TreeNode.Flags.special != 0 { special = true }
-                nodes.append(TreeNode(threshold: threshold, feature: Int32(feature), right: -1, flags: flags))
+                nodes.append(TreeNode(threshold: threshold, feature: Int32(feature), right: -1, left: Int32(me + 1)))
+                flagsOf.append(flags)
                 leafValues.append(0)
                 entryRanges.append(0..<0)
-                stack.append((right, me))
-                stack.append((left, nil))
+                stack.append((right, me, depth + 1))
+                stack.append((left, nil, depth + 1))
             }
         }
+        depths.append(maxDepth)
+        minDepths.append(minDepth)
     }
 
     private mutating func appendLeaf(at index: Int, value: Double) {
-        nodes.append(TreeNode(threshold: .nan, feature: 0, right: Int32(index), flags: TreeNode.Flags.leaf))
+        nodes.append(TreeNode(threshold: .nan, feature: 0, right: Int32(index), left: Int32(index)))
+        flagsOf.append(TreeNode.Flags.leaf)
         leafValues.append(value)
         entryRanges.append(0..<0)
     }
@@ -208,8 +226,8 @@ public struct TreeEnsembleBuilder {
         }
         return TreeEnsemble(
             featureCount: featureCount, targetCount: targetCount, baseScores: baseScores,
-            aggregation: aggregation, nodes: nodes, leafValues: leafValues, treeRoots: roots,
-            treeTargets: targets, categoryWords: words, categorySets: sets,
+            aggregation: aggregation, nodes: nodes, nodeFlags: flagsOf, leafValues: leafValues, treeRoots: roots,
+            treeDepths: depths, treeMinDepths: minDepths, treeTargets: targets, categoryWords: words, categorySets: sets,
             leafEntryRanges: entries.isEmpty ? [] : entryRanges, leafEntries: entries, hasSpecialSplits: special)
     }
 }
