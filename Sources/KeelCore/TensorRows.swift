@@ -41,3 +41,59 @@ public enum TensorRows {
         return Tensor(unchecked: shape, data: data)
     }
 }
+
+extension TensorRows {
+    /// Stacks tensors of the same datatype and trailing shape along the first dimension.
+    public static func concatenate(_ parts: [Tensor]) throws(KeelError) -> Tensor {
+        guard let first = parts.first, let _ = first.shape.first else {
+            throw .invalidInput("nothing to concatenate")
+        }
+        let rest = Array(first.shape.dropFirst())
+        var rows = 0
+        for p in parts {
+            guard p.dataType == first.dataType, Array(p.shape.dropFirst()) == rest, let r = p.shape.first else {
+                throw .invalidInput("tensors of different types or shapes cannot be stacked")
+            }
+            rows += r
+        }
+        func join<T>(_ extract: (TensorData) -> [T]?) -> [T] {
+            var out = [T]()
+            out.reserveCapacity(rows * rest.reduce(1, *))
+            for p in parts { out.append(contentsOf: extract(p.data) ?? []) }
+            return out
+        }
+        let data: TensorData
+        switch first.data {
+        case .bool: data = .bool(join { if case .bool(let a) = $0 { a } else { nil } })
+        case .int8: data = .int8(join { if case .int8(let a) = $0 { a } else { nil } })
+        case .int16: data = .int16(join { if case .int16(let a) = $0 { a } else { nil } })
+        case .int32: data = .int32(join { if case .int32(let a) = $0 { a } else { nil } })
+        case .int64: data = .int64(join { if case .int64(let a) = $0 { a } else { nil } })
+        case .uint8: data = .uint8(join { if case .uint8(let a) = $0 { a } else { nil } })
+        case .uint16: data = .uint16(join { if case .uint16(let a) = $0 { a } else { nil } })
+        case .uint32: data = .uint32(join { if case .uint32(let a) = $0 { a } else { nil } })
+        case .uint64: data = .uint64(join { if case .uint64(let a) = $0 { a } else { nil } })
+        case .fp16: data = .fp16(join { if case .fp16(let a) = $0 { a } else { nil } })
+        case .fp32: data = .fp32(join { if case .fp32(let a) = $0 { a } else { nil } })
+        case .fp64: data = .fp64(join { if case .fp64(let a) = $0 { a } else { nil } })
+        case .bytes: data = .bytes(join { if case .bytes(let a) = $0 { a } else { nil } })
+        }
+        return try Tensor(shape: [rows] + rest, data: data)
+    }
+
+    /// Splits a tensor into consecutive row ranges of the given sizes (which must add up to
+    /// its first dimension).
+    public static func split(_ tensor: Tensor, rows: [Int]) throws(KeelError) -> [Tensor] {
+        guard let total = tensor.shape.first, rows.reduce(0, +) == total else {
+            throw .invalidInput("output of shape \(Tensor.describe(tensor.shape)) does not split into \(rows) rows")
+        }
+        var start = 0
+        var out: [Tensor] = []
+        out.reserveCapacity(rows.count)
+        for n in rows {
+            out.append(try gather(tensor, rows: Array(start..<(start + n))))
+            start += n
+        }
+        return out
+    }
+}

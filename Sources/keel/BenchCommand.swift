@@ -35,7 +35,10 @@ struct BenchCommand: ParsableCommand {
         let loaded = try CommandSupport.loadModel(model)
         let source = try input.map { try V2JSONCodec.decodeRequest(CommandSupport.readInput($0)).tensorsByName }
             ?? BenchRows.generate(for: loaded.metadata, rows: 256)
-        let batches = try BenchRows.batches(from: source, batch: batch, count: 16)
+        let rowCount = source.values.first?.shape.first ?? 1
+        // Enough distinct batches to cover every row once, so repeated rows do not train the
+        // branch predictor into flattering numbers.
+        let batches = try BenchRows.batches(from: source, batch: batch, count: min(1024, max(16, (rowCount + batch - 1) / batch)))
         for i in 0..<max(1, iterations / 10) { _ = try loaded.infer(batches[i % batches.count]) }
 
         let result = try BenchRun.measure(loaded, batches: batches, iterations: iterations, threads: threads)

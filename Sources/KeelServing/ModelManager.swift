@@ -1,0 +1,193 @@
+import Foundation
+import KeelCore
+import KeelEngine
+import Logging
+import Synchronization
+
+/// Lifecycle state of a model in the repository, as the v2 repository extension reports it.
+public enum ModelState: String, Sendable {
+    case ready = "READY"
+    case loading = "LOADING"
+    case unavailable = "UNAVAILABLE"
+}
+
+/// A model's entry in the repository index.
+public struct ModelStatus: Sendable, Equatable {
+    public var name: String
+    public var versions: [String]
+    public var state: ModelState
+    public var reason: String?
+}
+
+/// Loads, warms up, serves and unloads the models of a repository. Lookups on the request
+/// path read an immutable snapshot under a lock held for a dictionary lookup only.
+public final class ModelManager: Sendable {
+    struct Entry {
+        var versions: [String: ServedVersion] = [:]
+        /// Version numbers, ascending; unversioned requests go to the last.
+        var order: [String] = []
+        var state: ModelState = .unavailable
+        var reason: String?
+    }
+
+    public let repository: ModelRepository?
+    public let metrics: ServingMetrics
+    let loader: ModelLoader
+    let logger: Logger
+    let queueTimeout: Duration
+    private let models = Mutex<[String: Entry]>([:])
+    private let startupDone = Mutex(false)
+
+    public init(
+        repository: ModelRepository?, metrics: ServingMetrics, loader: ModelLoader = ModelLoader(),
+        logger: Logger = Logger(label: "keel.models"), queueTimeout: Duration = .seconds(30)
+    ) {
+        self.repository = repository
+        self.metrics = metrics
+        self.loader = loader
+        self.logger = logger
+        self.queueTimeout = queueTimeout
+    }
+
+    /// True once the startup load has finished (whatever each model's outcome).
+    public var isReady: Bool { startupDone.withLock { $0 } }
+
+    /// Loads every model of the repository; a model that fails is logged and left
+    /// UNAVAILABLE with its reason, the others still serve.
+    public func loadAll() async {
+        if let repository {
+            do {
+                for entry in try repository.index() {
+                    do {
+                        try await load(entry.name)
+                    } catch {
+                        logger.error("model failed to load", metadata: ["model": "\(entry.name)", "error": "\(error.message)"])
+                    }
+                }
+            } catch {
+                logger.error("cannot read model repository", metadata: ["error": "\(error.message)"])
+            }
+        }
+        startupDone.withLock { $0 = true }
+    }
+
+    /// (Re)loads a model and all its versions from the repository, warming each up; the old
+    /// versions keep serving until the new ones are ready, then are swapped out atomically.
+    public func load(_ name: String) async throws(KeelError) {
+        guard let repository, let entry = repository.entry(named: name) else {
+            throw .notFound("model '\(name)' is not in the model repository")
+        }
+        models.withLock { m in
+            if m[name] == nil { m[name] = Entry(state: .loading) }
+        }
+        do {
+            let config = try repository.config(for: entry)
+            var loaded: [String: ServedVersion] = [:]
+            for (version, file) in entry.versions {
+                let v = try await loadVersion(name: name, version: String(version), file: file, config: config)
+                loaded[v.version] = v
+            }
+            let order = entry.versions.map { String($0.version) }
+            models.withLock { m in
+                m[name] = Entry(versions: loaded, order: order, state: .ready, reason: nil)
+            }
+            logger.info("model ready", metadata: ["model": "\(name)", "versions": "\(order.joined(separator: ","))"])
+        } catch {
+            models.withLock { m in
+                var e = m[name] ?? Entry()
+                if e.versions.isEmpty { e.state = .unavailable }
+                e.reason = error.message
+                m[name] = e
+            }
+            throw error
+        }
+    }
+
+    /// Registers an already loaded model (used by tests and embedders).
+    public func add(name: String, version: String, model: any LoadedModel, config: ModelConfig = ModelConfig()) async throws(KeelError) {
+        let served = ServedVersion(
+            modelName: name, version: version, model: model, config: config,
+            metrics: metrics.version(model: name, version: version), queueTimeout: queueTimeout)
+        _ = try await served.batcher.infer(served.warmUpInputs())
+        models.withLock { m in
+            var e = m[name] ?? Entry()
+            e.versions[version] = served
+            if !e.order.contains(version) {
+                e.order.append(version)
+                e.order.sort { (Int($0) ?? 0, $0) < (Int($1) ?? 0, $1) }
+            }
+            e.state = .ready
+            e.reason = nil
+            m[name] = e
+        }
+    }
+
+    private func loadVersion(name: String, version: String, file: URL, config: ModelConfig) async throws(KeelError) -> ServedVersion {
+        let t0 = ContinuousClock.now
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            throw .invalidModel("cannot read \(file.path)")
+        }
+        let model = try loader.load(ModelArtifact(bytes: [UInt8](data), filename: file.lastPathComponent))
+        let metrics = self.metrics.version(model: name, version: version)
+        let served = ServedVersion(modelName: name, version: version, model: model, config: config, metrics: metrics, queueTimeout: queueTimeout)
+        if let schema = config.featureSchema, schema.layout == .vector {
+            let expected = model.metadata.inputs.first { $0.name == schema.inputName }
+            guard let width = expected?.shape.last, width == schema.width || width < 0 else {
+                throw .invalidModel("\(name)/config.yaml: feature schema makes \(schema.width) columns in '\(schema.inputName)', but version \(version) expects \(expected.map { Tensor.describe($0.shape) } ?? "no such input")")
+            }
+        }
+        // Warm up: one real engine call so the first request pays no first-touch costs.
+        _ = try model.infer(served.warmUpInputs())
+        let (s, atto) = (ContinuousClock.now - t0).components
+        metrics.loadSeconds.record(Double(s) + Double(atto) / 1e18)
+        return served
+    }
+
+    /// Stops serving a model. Requests already running on it finish normally.
+    public func unload(_ name: String) throws(KeelError) {
+        try models.withLock { m throws(KeelError) in
+            guard var e = m[name] else { throw .notFound("unknown model '\(name)'") }
+            e.versions = [:]
+            e.order = []
+            e.state = .unavailable
+            e.reason = "unloaded"
+            m[name] = e
+        }
+        logger.info("model unloaded", metadata: ["model": "\(name)"])
+    }
+
+    /// The version serving a request: 404 for an unknown model or version, 503 for a model
+    /// that is known but not ready.
+    public func resolve(_ name: String, version: String? = nil) throws(KeelError) -> ServedVersion {
+        let entry = models.withLock { $0[name] }
+        guard let entry else { throw .notFound("unknown model '\(name)'") }
+        guard entry.state == .ready, let latest = entry.order.last else {
+            throw KeelError(.unavailable, "model '\(name)' is not ready (\(entry.reason ?? entry.state.rawValue.lowercased()))")
+        }
+        if let version {
+            guard let v = entry.versions[version] else {
+                throw .notFound("model '\(name)' has no version '\(version)' (versions: \(entry.order.joined(separator: ", ")))")
+            }
+            return v
+        }
+        return entry.versions[latest]!
+    }
+
+    /// Version strings of a model, ascending.
+    public func versions(of name: String) -> [String] {
+        models.withLock { $0[name]?.order ?? [] }
+    }
+
+    /// Every known model with its state, sorted by name (the repository index).
+    public func index() -> [ModelStatus] {
+        var known = models.withLock { m in
+            m.map { ModelStatus(name: $0.key, versions: $0.value.order, state: $0.value.state, reason: $0.value.reason) }
+        }
+        if let repository, let entries = try? repository.index() {
+            for e in entries where !known.contains(where: { $0.name == e.name }) {
+                known.append(ModelStatus(name: e.name, versions: e.versions.map { String($0.version) }, state: .unavailable, reason: "not loaded"))
+            }
+        }
+        return known.sorted { $0.name < $1.name }
+    }
+}

@@ -1,0 +1,116 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import Prometheus
+import Synchronization
+
+/// Keel's Prometheus metrics: one registry per server (no global bootstrap, so several
+/// servers — and tests — can run in one process), reached through swift-metrics types.
+public final class ServingMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+    private let perVersion = Mutex<[String: VersionMetrics]>([:])
+    private let perRoute = Mutex<[String: RouteMetrics]>([:])
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+            .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+        ]
+        factory.valueHistogramBuckets["keel_inference_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        self.factory = factory
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16 * 1024)
+        registry.emit(into: &buffer)
+        return buffer
+    }
+
+    /// Handles for one model version, created once and cached.
+    public func version(model: String, version: String) -> VersionMetrics {
+        let key = model + "\u{0}" + version
+        return perVersion.withLock { cache in
+            if let m = cache[key] { return m }
+            let m = VersionMetrics(model: model, version: version, factory: factory)
+            cache[key] = m
+            return m
+        }
+    }
+
+    /// Handles for one HTTP route, method and status, created once and cached.
+    public func route(_ route: String, method: String, status: Int) -> RouteMetrics {
+        let key = route + " " + method + " " + String(status)
+        return perRoute.withLock { cache in
+            if let m = cache[key] { return m }
+            let m = RouteMetrics(route: route, method: method, status: status, factory: factory)
+            cache[key] = m
+            return m
+        }
+    }
+}
+
+/// Metric handles of one HTTP route/method/status.
+public final class RouteMetrics: Sendable {
+    public let requests: CoreMetrics.Counter
+    public let duration: CoreMetrics.Timer
+
+    init(route: String, method: String, status: Int, factory: PrometheusMetricsFactory) {
+        let dims = [("route", route), ("method", method), ("status", String(status))]
+        requests = CoreMetrics.Counter(label: "keel_http_requests_total", dimensions: dims, factory: factory)
+        duration = CoreMetrics.Timer(label: "keel_http_request_duration_seconds", dimensions: dims, factory: factory)
+    }
+}
+
+/// Metric handles of one served model version.
+public final class VersionMetrics: Sendable {
+    public let model: String
+    public let version: String
+    let factory: PrometheusMetricsFactory
+    public let successes: CoreMetrics.Counter
+    public let rows: CoreMetrics.Counter
+    public let executions: CoreMetrics.Counter
+    public let requestDuration: CoreMetrics.Timer
+    public let queueDuration: CoreMetrics.Timer
+    public let computeDuration: CoreMetrics.Timer
+    public let batchSize: CoreMetrics.Recorder
+    public let inFlight: CoreMetrics.Meter
+    public let loadSeconds: CoreMetrics.Gauge
+    private let failures = Mutex<[String: CoreMetrics.Counter]>([:])
+
+    init(model: String, version: String, factory: PrometheusMetricsFactory) {
+        self.model = model
+        self.version = version
+        self.factory = factory
+        let dims = [("model", model), ("version", version)]
+        successes = CoreMetrics.Counter(label: "keel_inference_requests_total", dimensions: dims + [("status", "success"), ("reason", "")], factory: factory)
+        rows = CoreMetrics.Counter(label: "keel_inference_rows_total", dimensions: dims, factory: factory)
+        executions = CoreMetrics.Counter(label: "keel_inference_executions_total", dimensions: dims, factory: factory)
+        requestDuration = CoreMetrics.Timer(label: "keel_inference_request_duration_seconds", dimensions: dims, factory: factory)
+        queueDuration = CoreMetrics.Timer(label: "keel_inference_queue_duration_seconds", dimensions: dims, factory: factory)
+        computeDuration = CoreMetrics.Timer(label: "keel_inference_compute_duration_seconds", dimensions: dims, factory: factory)
+        batchSize = CoreMetrics.Recorder(label: "keel_inference_batch_size", dimensions: dims, aggregate: true, factory: factory)
+        inFlight = CoreMetrics.Meter(label: "keel_inference_in_flight", dimensions: dims, factory: factory)
+        loadSeconds = CoreMetrics.Gauge(label: "keel_model_load_seconds", dimensions: dims, factory: factory)
+    }
+
+    /// Counts a failed request under its reason (the error code).
+    public func failure(reason: String) {
+        let counter = failures.withLock { cache in
+            if let c = cache[reason] { return c }
+            let c = CoreMetrics.Counter(
+                label: "keel_inference_requests_total",
+                dimensions: [("model", model), ("version", version), ("status", "failure"), ("reason", reason)],
+                factory: factory)
+            cache[reason] = c
+            return c
+        }
+        counter.increment()
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import KeelCore
+import KeelServer
+import KeelServing
+import Logging
+import Yams
+
+/// `keel serve`: the inference server.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve models over HTTP (Open Inference Protocol v2, records API, Prometheus metrics).",
+        discussion: """
+            Every option can also be set by an environment variable (KEEL_HOST, KEEL_PORT,
+            KEEL_MODEL_REPOSITORY, KEEL_DATA_DIR, KEEL_MAX_BODY_BYTES, KEEL_REQUEST_TIMEOUT_MS,
+            KEEL_LOG_LEVEL) or in keel.yaml (host, port, model_repository, data_dir, max_body_bytes,
+            request_timeout_ms, log_level). Flags win over the environment, which wins over the file.
+            With no model repository given, ./models (the bundled demo churn model) is served.
+            """
+    )
+
+    @Option(help: "Address to listen on (default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (default 8080).") var port: Int?
+    @Option(name: .customLong("model-repository"), help: "Model repository folder: <dir>/<model>/<version>/model.*") var modelRepository: String?
+    @Option(name: .customLong("data-dir"), help: "Data folder (default ./keel-data).") var dataDir: String?
+    @Option(name: .customLong("max-body-bytes"), help: "Largest accepted request body (default 64 MiB).") var maxBodyBytes: Int?
+    @Option(name: .customLong("request-timeout-ms"), help: "Longest a request may queue for a model (default 30000).") var requestTimeoutMs: Int?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).") var logLevel: String?
+    @Option(name: .customLong("config"), help: "Configuration file (default ./keel.yaml if present).") var configFile: String?
+
+    func run() async throws {
+        let settings = try Settings.resolve(command: self, environment: ProcessInfo.processInfo.environment)
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        var logger = Logger(label: "keel")
+        logger.logLevel = level
+
+        let manager = ModelManager(
+            repository: settings.modelRepository.map { ModelRepository(directory: $0) },
+            metrics: ServingMetrics(), logger: logger, queueTimeout: settings.requestTimeout)
+        logger.info("starting", metadata: [
+            "address": "\(settings.host):\(settings.port)",
+            "model_repository": "\(settings.modelRepository?.path ?? "none")",
+        ])
+        let app = KeelApplication.application(manager: manager, configuration: settings, logger: logger)
+        try await app.runService()
+    }
+}
+
+/// Merges flags, environment and keel.yaml into a `ServerConfiguration`.
+enum Settings {
+    static func resolve(command c: ServeCommand, environment env: [String: String]) throws -> ServerConfiguration {
+        var file: [String: Any] = [:]
+        let path = c.configFile ?? env["KEEL_CONFIG"] ?? "keel.yaml"
+        if FileManager.default.fileExists(atPath: path) {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            guard let dict = try Yams.load(yaml: text) as? [String: Any] else {
+                throw ValidationError("\(path) must be a YAML mapping")
+            }
+            file = dict
+        } else if c.configFile != nil {
+            throw ValidationError("configuration file '\(path)' does not exist")
+        }
+        func string(_ flag: String?, _ envKey: String, _ fileKey: String) -> String? {
+            flag ?? env[envKey] ?? file[fileKey].map { "\($0)" }
+        }
+        func int(_ flag: Int?, _ envKey: String, _ fileKey: String) throws -> Int? {
+            if let flag { return flag }
+            guard let text = env[envKey] ?? file[fileKey].map({ "\($0)" }) else { return nil }
+            guard let v = Int(text) else { throw ValidationError("\(envKey)/\(fileKey) must be an integer, got '\(text)'") }
+            return v
+        }
+        var s = ServerConfiguration()
+        s.host = string(c.host, "KEEL_HOST", "host") ?? s.host
+        s.port = try int(c.port, "KEEL_PORT", "port") ?? s.port
+        guard (0...65535).contains(s.port) else { throw ValidationError("port \(s.port) is out of range") }
+        if let dir = string(c.dataDir, "KEEL_DATA_DIR", "data_dir") { s.dataDirectory = URL(fileURLWithPath: dir) }
+        if let repo = string(c.modelRepository, "KEEL_MODEL_REPOSITORY", "model_repository") {
+            s.modelRepository = URL(fileURLWithPath: repo)
+        } else if FileManager.default.fileExists(atPath: "models") {
+            s.modelRepository = URL(fileURLWithPath: "models")
+        }
+        s.maxBodyBytes = try int(c.maxBodyBytes, "KEEL_MAX_BODY_BYTES", "max_body_bytes") ?? s.maxBodyBytes
+        if let ms = try int(c.requestTimeoutMs, "KEEL_REQUEST_TIMEOUT_MS", "request_timeout_ms") {
+            s.requestTimeout = .milliseconds(ms)
+        }
+        if let level = string(c.logLevel, "KEEL_LOG_LEVEL", "log_level") {
+            guard let l = Logger.Level(rawValue: level.lowercased()) else {
+                throw ValidationError("log level '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            s.logLevel = l
+        }
+        return s
+    }
+}
