@@ -11,10 +11,17 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         .target(name: "KeelCore"),
-        .target(name: "KeelEngine", dependencies: ["KeelCore"]),
+        .target(
+            name: "KeelEngine",
+            dependencies: [
+                "KeelCore",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .executableTarget(
             name: "keel",
             dependencies: [

@@ -14,6 +14,8 @@ protocol SplitDecision {
 struct CategoryTable {
     let words: UnsafeBufferPointer<UInt32>
     let sets: UnsafeBufferPointer<Range<Int>>
+    let floats: UnsafeBufferPointer<Float>
+    let floatSets: UnsafeBufferPointer<Range<Int>>
 
     @inline(__always)
     func contains(set: Int, category c: Int) -> Bool {
@@ -21,6 +23,12 @@ struct CategoryTable {
         let word = c >> 5
         guard word < range.count else { return false }
         return (words[range.lowerBound + word] >> UInt32(c & 31)) & 1 != 0
+    }
+
+    @inline(__always)
+    func contains(floatSet set: Int, value x: Float) -> Bool {
+        for i in floatSets[set] where floats[i] == x { return true }
+        return false
     }
 }
 
@@ -42,6 +50,10 @@ enum GeneralSplits: SplitDecision {
         }
         let missingLeft = flags & TreeNode.Flags.missingLeft != 0
         if x.isNaN { return missingLeft }
+        if flags & TreeNode.Flags.floatSet != 0 {
+            let member = sets.contains(floatSet: Int(flags >> TreeNode.Flags.setShift), value: x)
+            return member == (flags & TreeNode.Flags.membersGoLeft != 0)
+        }
         if flags & TreeNode.Flags.categorical != 0 {
             let lowest: Float = flags & TreeNode.Flags.truncatingCategory != 0 ? -1 : 0
             var member = false
@@ -76,13 +88,18 @@ extension TreeEnsemble {
         _: D.Type, _ input: UnsafeBufferPointer<Float>, _ rows: Int, _ out: UnsafeMutableBufferPointer<Double>
     ) {
         let targets = targetCount
-        for i in 0..<(rows * targets) { out[i] = 0 }
+        // Min/max start from NaN, meaning "no tree has contributed yet".
+        let combine = Combine(aggregation)
+        let start: Double = combine == .add ? 0 : .nan
+        for i in 0..<(rows * targets) { out[i] = start }
         nodes.withUnsafeBufferPointer { nodes in
         leafValues.withUnsafeBufferPointer { leafValues in
         categoryWords.withUnsafeBufferPointer { words in
         categorySets.withUnsafeBufferPointer { sets in
+        floatValues.withUnsafeBufferPointer { floats in
+        floatSets.withUnsafeBufferPointer { floatSets in
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: treeBlockRows) { idx in
-            let table = CategoryTable(words: words, sets: sets)
+            let table = CategoryTable(words: words, sets: sets, floats: floats, floatSets: floatSets)
             var start = 0
             while start < rows {
                 let count = min(treeBlockRows, rows - start)
@@ -91,16 +108,23 @@ extension TreeEnsemble {
                 for tree in 0..<treeRoots.count {
                     walk(D.self, nodes, table, treeRoots[tree], block, count, idx)
                     if usesWeightedLeaves {
-                        addWeightedLeaves(idx, count, acc)
-                    } else {
+                        addWeightedLeaves(idx, count, acc, combine)
+                    } else if combine == .add {
                         let target = Int(treeTargets[tree])
                         for r in 0..<count {
                             acc[r * targets + target] += leafValues[Int(idx[r])]
+                        }
+                    } else {
+                        let target = Int(treeTargets[tree])
+                        for r in 0..<count {
+                            combine.merge(&acc[r * targets + target], leafValues[Int(idx[r])])
                         }
                     }
                 }
                 start += count
             }
+        }
+        }
         }
         }
         }
@@ -143,12 +167,14 @@ extension TreeEnsemble {
         }
     }
 
-    private func addWeightedLeaves(_ idx: UnsafeMutableBufferPointer<Int32>, _ count: Int, _ acc: UnsafeMutablePointer<Double>) {
+    private func addWeightedLeaves(
+        _ idx: UnsafeMutableBufferPointer<Int32>, _ count: Int, _ acc: UnsafeMutablePointer<Double>, _ combine: Combine
+    ) {
         for r in 0..<count {
             let range = leafEntryRanges[Int(idx[r])]
             for e in range {
                 let entry = leafEntries[Int(e)]
-                acc[r * targetCount + entry.target] += entry.weight
+                combine.merge(&acc[r * targetCount + entry.target], entry.weight)
             }
         }
     }
@@ -158,12 +184,40 @@ extension TreeEnsemble {
         switch aggregation {
         case .sum: divisor = 1
         case .average(let d): divisor = d
+        case .min, .max:
+            for i in 0..<(rows * targetCount) {
+                out[i] = (out[i].isNaN ? 0 : out[i]) + baseScores[i % targetCount]
+            }
+            return
         }
         for r in 0..<rows {
             for k in 0..<targetCount {
                 let i = r * targetCount + k
                 out[i] = (divisor == 1 ? out[i] : out[i] / divisor) + baseScores[k]
             }
+        }
+    }
+}
+
+/// How one tree's leaf value joins a target's running value.
+enum Combine: Equatable {
+    case add, min, max
+
+    init(_ aggregation: TreeAggregation) {
+        switch aggregation {
+        case .sum, .average: self = .add
+        case .min: self = .min
+        case .max: self = .max
+        }
+    }
+
+    /// NaN in `acc` means no contribution yet (min/max only).
+    @inline(__always)
+    func merge(_ acc: inout Double, _ value: Double) {
+        switch self {
+        case .add: acc += value
+        case .min: if acc.isNaN || value < acc { acc = value }
+        case .max: if acc.isNaN || value > acc { acc = value }
         }
     }
 }
