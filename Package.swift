@@ -20,10 +20,17 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         .target(name: "KeelCore"),
-        .target(name: "KeelEngine", dependencies: ["KeelCore"]),
+        .target(
+            name: "KeelEngine",
+            dependencies: [
+                "KeelCore",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .target(
             name: "KeelServing",
             dependencies: [
@@ -54,7 +61,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"]),
-        .testTarget(name: "KeelEngineTests", dependencies: ["KeelEngine"]),
+        .testTarget(
+            name: "KeelEngineTests",
+            dependencies: ["KeelEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .testTarget(
             name: "KeelServerTests",
             dependencies: [

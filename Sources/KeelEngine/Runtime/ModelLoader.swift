@@ -4,7 +4,7 @@ import KeelCore
 public struct ModelLoader: Sendable {
     public let runtimes: [any Runtime]
 
-    public init(runtimes: [any Runtime] = [TreeRuntime()]) {
+    public init(runtimes: [any Runtime] = [TreeRuntime(), ONNXRuntime()]) {
         self.runtimes = runtimes
     }
 

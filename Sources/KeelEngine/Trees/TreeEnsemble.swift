@@ -32,8 +32,11 @@ public struct TreeNode: Sendable, Equatable {
         /// Categorical: the category is `x` truncated toward zero, so (-1, 0) means category 0
         /// (LightGBM); without it any negative value is an invalid category (XGBoost).
         public static let truncatingCategory: UInt32 = 1 << 5
+        /// The split tests membership of the float `x` in a set of values (ONNX BRANCH_EQ,
+        /// BRANCH_NEQ, BRANCH_MEMBER); the set index sits in the bits from 8 up.
+        public static let floatSet: UInt32 = 1 << 6
         /// Bits that force the general (slower) decision routine.
-        static let special: UInt32 = categorical | zeroIsMissing
+        static let special: UInt32 = categorical | zeroIsMissing | floatSet
         static let setShift: UInt32 = 8
     }
 }
@@ -45,6 +48,9 @@ public enum SplitTest: Sendable, Equatable {
     /// Go left iff `x` is (or, with `membersGoLeft == false`, is not) in `categories`.
     /// Invalid categories (negative, too large) count as non-members.
     case categories([Int], membersGoLeft: Bool, truncating: Bool)
+    /// Go left iff `x` equals (or, with `membersGoLeft == false`, equals none of) `values`,
+    /// compared as Float. NaN is never a member; its route is the node's missing flag.
+    case floatSet([Float], membersGoLeft: Bool)
 }
 
 /// A tree node as a source format describes it: explicit child indices, any order.
@@ -72,6 +78,10 @@ public enum TreeAggregation: Sendable, Equatable {
     case sum
     /// Sum divided by a fixed count (random forests, LightGBM `average_output`).
     case average(divisor: Double)
+    /// Smallest leaf value over the trees (ONNX `MIN`); a target no leaf feeds is 0.
+    case min
+    /// Largest leaf value over the trees (ONNX `MAX`); a target no leaf feeds is 0.
+    case max
 }
 
 /// A whole forest in one flat, immutable layout, shared by every model format that has trees.
@@ -99,6 +109,9 @@ public struct TreeEnsemble: Sendable {
     /// Bitsets of the category sets: set k occupies `categoryWords[categorySets[k]]`.
     let categoryWords: [UInt32]
     let categorySets: [Range<Int>]
+    /// Float sets: set k is `floatValues[floatSets[k]]`.
+    let floatValues: [Float]
+    let floatSets: [Range<Int>]
     /// Multi-target leaves: per node, its range in `leafEntries`; both empty when unused.
     let leafEntryRanges: [Range<Int32>]
     let leafEntries: [TargetWeight]
@@ -123,6 +136,8 @@ public struct TreeEnsembleBuilder {
     private var targets: [Int32] = []
     private var words: [UInt32] = []
     private var sets: [Range<Int>] = []
+    private var floatValues: [Float] = []
+    private var floatSets: [Range<Int>] = []
     private var entryRanges: [Range<Int32>] = []
     private var entries: [TargetWeight] = []
     private var special = false
@@ -185,6 +200,13 @@ public struct TreeEnsembleBuilder {
                     if membersGoLeft { flags |= TreeNode.Flags.membersGoLeft }
                     if truncating { flags |= TreeNode.Flags.truncatingCategory }
                     flags |= UInt32(try addCategorySet(categories, tree: treeNo)) << TreeNode.Flags.setShift
+                case .floatSet(let values, let membersGoLeft):
+                    flags |= TreeNode.Flags.floatSet
+                    if membersGoLeft { flags |= TreeNode.Flags.membersGoLeft }
+                    guard floatSets.count < (1 << 23) else { throw .invalidModel("too many set-membership splits") }
+                    floatSets.append(floatValues.count..<(floatValues.count + values.count))
+                    floatValues.append(contentsOf: values)
+                    flags |= UInt32(floatSets.count - 1) << TreeNode.Flags.setShift
                 }
                 if flags & TreeNode.Flags.special != 0 { special = true }
                 nodes.append(TreeNode(threshold: threshold, feature: Int32(feature), right: -1, left: Int32(me + 1)))
@@ -228,6 +250,7 @@ public struct TreeEnsembleBuilder {
             featureCount: featureCount, targetCount: targetCount, baseScores: baseScores,
             aggregation: aggregation, nodes: nodes, nodeFlags: flagsOf, leafValues: leafValues, treeRoots: roots,
             treeDepths: depths, treeMinDepths: minDepths, treeTargets: targets, categoryWords: words, categorySets: sets,
+            floatValues: floatValues, floatSets: floatSets,
             leafEntryRanges: entries.isEmpty ? [] : entryRanges, leafEntries: entries, hasSpecialSplits: special)
     }
 }

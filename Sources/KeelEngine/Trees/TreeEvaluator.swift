@@ -16,6 +16,14 @@ protocol SplitDecision {
 struct CategoryTable {
     let words: UnsafeBufferPointer<UInt32>
     let sets: UnsafeBufferPointer<Range<Int>>
+    let floats: UnsafeBufferPointer<Float>
+    let floatSets: UnsafeBufferPointer<Range<Int>>
+
+    @inline(__always)
+    func contains(floatSet set: Int, value x: Float) -> Bool {
+        for i in floatSets[set] where floats[i] == x { return true }
+        return false
+    }
 
     @inline(__always)
     func contains(set: Int, category c: Int) -> Bool {
@@ -52,6 +60,10 @@ enum GeneralSplits: SplitDecision {
         }
         let missingLeft = flags & TreeNode.Flags.missingLeft != 0
         if x.isNaN { return missingLeft }
+        if flags & TreeNode.Flags.floatSet != 0 {
+            let member = sets.contains(floatSet: Int(flags >> TreeNode.Flags.setShift), value: x)
+            return member == (flags & TreeNode.Flags.membersGoLeft != 0)
+        }
         if flags & TreeNode.Flags.categorical != 0 {
             // XGBoost: negative values are invalid categories. LightGBM: the category is
             // x truncated toward zero, invalid only when that is negative.
@@ -91,6 +103,7 @@ struct EnsembleView {
     let featureCount: Int
     let targetCount: Int
     let treeCount: Int
+    let combine: Combine
 }
 
 extension TreeEnsemble {
@@ -100,8 +113,11 @@ extension TreeEnsemble {
         _ input: UnsafeBufferPointer<Float>, rows: Int, into out: UnsafeMutableBufferPointer<Double>
     ) {
         precondition(input.count >= rows * featureCount && out.count >= rows * targetCount)
-        for i in 0..<(rows * targetCount) { out[i] = 0 }
-        guard rows > 0 else { return }
+        // Min/max start from NaN, meaning "no tree has contributed yet".
+        let combine = Combine(aggregation)
+        let initial: Double = combine == .add ? 0 : .nan
+        for i in 0..<(rows * targetCount) { out[i] = initial }
+        guard rows > 0 else { finish(out, rows); return }
         nodes.withUnsafeBufferPointer { nodes in
         nodeFlags.withUnsafeBufferPointer { flags in
         leafValues.withUnsafeBufferPointer { leafValues in
@@ -111,14 +127,16 @@ extension TreeEnsemble {
         treeTargets.withUnsafeBufferPointer { targets in
         categoryWords.withUnsafeBufferPointer { words in
         categorySets.withUnsafeBufferPointer { sets in
+        floatValues.withUnsafeBufferPointer { floats in
+        floatSets.withUnsafeBufferPointer { floatSets in
             guard let nodeBase = nodes.baseAddress, let flagBase = flags.baseAddress, let leafBase = leafValues.baseAddress,
                   let rootBase = roots.baseAddress, let depthBase = depths.baseAddress,
                   let minDepthBase = minDepths.baseAddress,
                   let targetBase = targets.baseAddress else { return }
             let view = EnsembleView(
                 nodes: nodeBase, flags: flagBase, leafValues: leafBase, roots: rootBase, depths: depthBase, minDepths: minDepthBase,
-                targets: targetBase, table: CategoryTable(words: words, sets: sets),
-                featureCount: featureCount, targetCount: targetCount, treeCount: treeRoots.count)
+                targets: targetBase, table: CategoryTable(words: words, sets: sets, floats: floats, floatSets: floatSets),
+                featureCount: featureCount, targetCount: targetCount, treeCount: treeRoots.count, combine: combine)
             var start = 0
             while start < rows {
                 let count = min(treeBlockRows, rows - start)
@@ -133,6 +151,8 @@ extension TreeEnsemble {
                 }
                 start += count
             }
+        }
+        }
         }
         }
         }
@@ -214,10 +234,14 @@ extension TreeEnsemble {
                 }
                 walk(D.self, v, lanesBase, lanes: lanes, rows: row, rowStride: 0, minDepth: minDepth, maxDepth: maxDepth)
                 if usesWeightedLeaves {
-                    addWeightedLeaves(idx, lanes, acc, rowStride: 0)
-                } else {
+                    addWeightedLeaves(idx, lanes, acc, rowStride: 0, v.combine)
+                } else if v.combine == .add {
                     for g in 0..<lanes {
                         acc[Int(v.targets[first + g])] += v.leafValues[Int(idx[g])]
+                    }
+                } else {
+                    for g in 0..<lanes {
+                        v.combine.merge(&acc[Int(v.targets[first + g])], v.leafValues[Int(idx[g])])
                     }
                 }
                 first += lanes
@@ -238,12 +262,16 @@ extension TreeEnsemble {
                 for r in 0..<count { idx[r] = root }
                 walk(D.self, v, lanesBase, lanes: count, rows: block, rowStride: v.featureCount,
                      minDepth: v.minDepths[tree], maxDepth: v.depths[tree])
+                let target = Int(v.targets[tree])
                 if usesWeightedLeaves {
-                    addWeightedLeaves(idx, count, acc, rowStride: v.targetCount)
-                } else {
-                    let target = Int(v.targets[tree])
+                    addWeightedLeaves(idx, count, acc, rowStride: v.targetCount, v.combine)
+                } else if v.combine == .add {
                     for r in 0..<count {
                         acc[r * v.targetCount + target] += v.leafValues[Int(idx[r])]
+                    }
+                } else {
+                    for r in 0..<count {
+                        v.combine.merge(&acc[r * v.targetCount + target], v.leafValues[Int(idx[r])])
                     }
                 }
             }
@@ -252,12 +280,13 @@ extension TreeEnsemble {
 
     /// Adds multi-target leaf contributions; `rowStride` 0 means every lane is the same row.
     private func addWeightedLeaves(
-        _ idx: UnsafeMutableBufferPointer<Int32>, _ count: Int, _ acc: UnsafeMutablePointer<Double>, rowStride: Int
+        _ idx: UnsafeMutableBufferPointer<Int32>, _ count: Int, _ acc: UnsafeMutablePointer<Double>, rowStride: Int,
+        _ combine: Combine
     ) {
         for r in 0..<count {
             for e in leafEntryRanges[Int(idx[r])] {
                 let entry = leafEntries[Int(e)]
-                acc[r * rowStride + entry.target] += entry.weight
+                combine.merge(&acc[r * rowStride + entry.target], entry.weight)
             }
         }
     }
@@ -267,12 +296,40 @@ extension TreeEnsemble {
         switch aggregation {
         case .sum: divisor = 1
         case .average(let d): divisor = d
+        case .min, .max:
+            for i in 0..<(rows * targetCount) {
+                out[i] = (out[i].isNaN ? 0 : out[i]) + baseScores[i % targetCount]
+            }
+            return
         }
         for r in 0..<rows {
             for k in 0..<targetCount {
                 let i = r * targetCount + k
                 out[i] = (divisor == 1 ? out[i] : out[i] / divisor) + baseScores[k]
             }
+        }
+    }
+}
+
+/// How one tree's leaf value joins a target's running value.
+enum Combine: Equatable {
+    case add, min, max
+
+    init(_ aggregation: TreeAggregation) {
+        switch aggregation {
+        case .sum, .average: self = .add
+        case .min: self = .min
+        case .max: self = .max
+        }
+    }
+
+    /// NaN in `acc` means no contribution yet (min/max only).
+    @inline(__always)
+    func merge(_ acc: inout Double, _ value: Double) {
+        switch self {
+        case .add: acc += value
+        case .min: if acc.isNaN || value < acc { acc = value }
+        case .max: if acc.isNaN || value > acc { acc = value }
         }
     }
 }
