@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// Merges flags, environment and keel.yaml into a `ServerConfiguration`.
+/// Reads keel.yaml and merges it with flags and the environment.
 enum Settings {
     static func resolve(command c: ServeCommand, environment env: [String: String]) throws -> ServerConfiguration {
         var file: [String: Any] = [:]
@@ -63,35 +63,20 @@ enum Settings {
         } else if c.configFile != nil {
             throw ValidationError("configuration file '\(path)' does not exist")
         }
-        func string(_ flag: String?, _ envKey: String, _ fileKey: String) -> String? {
-            flag ?? env[envKey] ?? file[fileKey].map { "\($0)" }
+        var flags = ServerConfiguration.Flags()
+        flags.host = c.host
+        flags.port = c.port
+        flags.modelRepository = c.modelRepository
+        flags.dataDirectory = c.dataDir
+        flags.maxBodyBytes = c.maxBodyBytes
+        flags.requestTimeoutMs = c.requestTimeoutMs
+        flags.logLevel = c.logLevel
+        do {
+            return try ServerConfiguration.resolve(
+                flags: flags, environment: env, file: file,
+                defaultRepositoryExists: FileManager.default.fileExists(atPath: "models"))
+        } catch {
+            throw ValidationError(error.message)
         }
-        func int(_ flag: Int?, _ envKey: String, _ fileKey: String) throws -> Int? {
-            if let flag { return flag }
-            guard let text = env[envKey] ?? file[fileKey].map({ "\($0)" }) else { return nil }
-            guard let v = Int(text) else { throw ValidationError("\(envKey)/\(fileKey) must be an integer, got '\(text)'") }
-            return v
-        }
-        var s = ServerConfiguration()
-        s.host = string(c.host, "KEEL_HOST", "host") ?? s.host
-        s.port = try int(c.port, "KEEL_PORT", "port") ?? s.port
-        guard (0...65535).contains(s.port) else { throw ValidationError("port \(s.port) is out of range") }
-        if let dir = string(c.dataDir, "KEEL_DATA_DIR", "data_dir") { s.dataDirectory = URL(fileURLWithPath: dir) }
-        if let repo = string(c.modelRepository, "KEEL_MODEL_REPOSITORY", "model_repository") {
-            s.modelRepository = URL(fileURLWithPath: repo)
-        } else if FileManager.default.fileExists(atPath: "models") {
-            s.modelRepository = URL(fileURLWithPath: "models")
-        }
-        s.maxBodyBytes = try int(c.maxBodyBytes, "KEEL_MAX_BODY_BYTES", "max_body_bytes") ?? s.maxBodyBytes
-        if let ms = try int(c.requestTimeoutMs, "KEEL_REQUEST_TIMEOUT_MS", "request_timeout_ms") {
-            s.requestTimeout = .milliseconds(ms)
-        }
-        if let level = string(c.logLevel, "KEEL_LOG_LEVEL", "log_level") {
-            guard let l = Logger.Level(rawValue: level.lowercased()) else {
-                throw ValidationError("log level '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
-            }
-            s.logLevel = l
-        }
-        return s
     }
 }
