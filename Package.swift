@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+#if arch(x86_64)
+let avx2Settings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), .define("KEEL_FMA")]
+#else
+let avx2Settings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "Keel",
     platforms: [.macOS(.v15)],
@@ -24,10 +30,15 @@ let package = Package(
     ],
     targets: [
         .target(name: "KeelCore"),
+        // The matrix microkernel, compiled for the baseline CPU and, on x86-64, again for
+        // AVX2+FMA (same source through a symbolic link); the engine picks one at run time.
+        .target(name: "CKeelSupport"),
+        .target(name: "KeelKernels"),
+        .target(name: "KeelKernelsAVX2", swiftSettings: avx2Settings),
         .target(
             name: "KeelEngine",
             dependencies: [
-                "KeelCore",
+                "KeelCore", "KeelKernels", "KeelKernelsAVX2",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
@@ -55,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "KeelCore", "KeelEngine", "KeelServing", "KeelServer",
+                "KeelCore", "KeelEngine", "KeelServing", "KeelServer", "CKeelSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -8,4 +8,18 @@ struct Keel: AsyncParsableCommand {
         abstract: "Keel: fast model serving and MLOps.",
         subcommands: [ServeCommand.self, PredictCommand.self, BenchCommand.self]
     )
+
+    static func main() async {
+        MemoryTuning.apply()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

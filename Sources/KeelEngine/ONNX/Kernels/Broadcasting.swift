@@ -66,7 +66,29 @@ enum Broadcast {
             let x = a[0]
             return (b.map { op(x, $0) }, outShape)
         }
+        // A row vector added to every row (a bias after MatMul): contiguous inner loops.
+        if a.count == count, !b.isEmpty, count % b.count == 0, aShape.count >= 1,
+           bShape.drop(while: { $0 == 1 }).elementsEqual(aShape.suffix(bShape.drop(while: { $0 == 1 }).count)) {
+            return (rowBroadcast(a, b, op), outShape)
+        }
         return (general(a, aShape, b, bShape, outShape, count, op), outShape)
+    }
+
+    @inline(__always)
+    private static func rowBroadcast<A, B, R>(_ a: [A], _ b: [B], _ op: (A, B) -> R) -> [R] {
+        [R](unsafeUninitializedCapacity: a.count) { buf, n in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    let width = pb.count
+                    var i = 0
+                    while i < pa.count {
+                        for j in 0..<width { (buf.baseAddress! + i + j).initialize(to: op(pa[i + j], pb[j])) }
+                        i += width
+                    }
+                }
+            }
+            n = a.count
+        }
     }
 
     @inline(__always)

@@ -1,4 +1,6 @@
 import KeelCore
+import KeelKernels
+import KeelKernelsAVX2
 
 /// A right-hand matrix [K, N] packed into column panels of 8 (`panel[p][k][0..<8]`, zero
 /// padded) so the multiply kernel streams it with one contiguous SIMD load per step.
@@ -34,58 +36,22 @@ struct PackedMatrix: Sendable {
     }
 }
 
-/// Single-precision matrix multiply on packed panels: 4 rows × 8 columns per inner block,
-/// accumulators held in SIMD registers.
+/// Single-precision matrix multiply on packed panels, dispatched to the AVX2+FMA build of the
+/// microkernel when the CPU has those features, else to the baseline build.
 enum SGEMM {
     /// out[m, n] = A[m, k] · B (+ out's prior contents when `accumulate`). A rows are `lda` apart.
     static func multiply(
         _ a: UnsafePointer<Float>, m: Int, lda: Int, _ b: PackedMatrix,
         into out: UnsafeMutablePointer<Float>, accumulate: Bool
     ) {
-        let k = b.k, n = b.n, w = PackedMatrix.width
-        let panelCount = (n + w - 1) / w
         b.panels.withUnsafeBufferPointer { panels in
-            let base = panels.baseAddress!
-            for p in 0..<panelCount {
-                let bp = UnsafeRawPointer(base + p * k * w)
-                let col = p * w
-                let cols = min(w, n - col)
-                var i = 0
-                while i + 4 <= m {
-                    var c0 = SIMD8<Float>(repeating: 0), c1 = c0, c2 = c0, c3 = c0
-                    let a0 = a + i * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
-                    for kk in 0..<k {
-                        let bv = bp.loadUnaligned(fromByteOffset: kk * w * 4, as: SIMD8<Float>.self)
-                        c0 += SIMD8(repeating: a0[kk]) * bv
-                        c1 += SIMD8(repeating: a1[kk]) * bv
-                        c2 += SIMD8(repeating: a2[kk]) * bv
-                        c3 += SIMD8(repeating: a3[kk]) * bv
-                    }
-                    store(c0, out + i * n + col, cols, accumulate)
-                    store(c1, out + (i + 1) * n + col, cols, accumulate)
-                    store(c2, out + (i + 2) * n + col, cols, accumulate)
-                    store(c3, out + (i + 3) * n + col, cols, accumulate)
-                    i += 4
-                }
-                while i < m {
-                    var c0 = SIMD8<Float>(repeating: 0)
-                    let a0 = a + i * lda
-                    for kk in 0..<k {
-                        c0 += SIMD8(repeating: a0[kk]) * bp.loadUnaligned(fromByteOffset: kk * w * 4, as: SIMD8<Float>.self)
-                    }
-                    store(c0, out + i * n + col, cols, accumulate)
-                    i += 1
-                }
+            if CPUFeatures.hasAVX2FMA {
+                KeelKernelsAVX2.PanelKernel.multiply(
+                    a, m: m, lda: lda, panels: panels.baseAddress!, k: b.k, n: b.n, into: out, accumulate: accumulate)
+            } else {
+                KeelKernels.PanelKernel.multiply(
+                    a, m: m, lda: lda, panels: panels.baseAddress!, k: b.k, n: b.n, into: out, accumulate: accumulate)
             }
-        }
-    }
-
-    @inline(__always)
-    private static func store(_ v: SIMD8<Float>, _ dst: UnsafeMutablePointer<Float>, _ cols: Int, _ accumulate: Bool) {
-        if accumulate {
-            for j in 0..<cols { dst[j] += v[j] }
-        } else {
-            for j in 0..<cols { dst[j] = v[j] }
         }
     }
 }

@@ -1,0 +1,1 @@
+// Header-only module; see include/keel_support.h.

@@ -1,0 +1,1 @@
+../KeelKernels/PanelKernel.swift
