@@ -30,6 +30,17 @@ public enum RecordPredictor {
         return try encode(served, records: records, outputs: outputs)
     }
 
+    /// Starts one prediction object, echoing the record's id field first when configured.
+    private static func openPrediction(_ w: inout JSONWriter, idField: String?, record: [String: JSONValue]) {
+        w.raw("{")
+        if let idField, let id = record[idField] {
+            w.string(idField)
+            w.raw(":")
+            w.value(id)
+            w.raw(",")
+        }
+    }
+
     static func encode(_ served: ServedVersion, records: [[String: JSONValue]], outputs: [String: Tensor]) throws(KeelError) -> [UInt8] {
         let n = records.count
         let signatures = served.metadata.outputs
@@ -50,13 +61,7 @@ public enum RecordPredictor {
             let positive = min(served.config.positiveClass ?? (classes - 1), classes - 1)
             for r in 0..<n {
                 if r > 0 { w.raw(",") }
-                w.raw("{")
-                if let idField, let id = records[r][idField] {
-                    w.string(idField)
-                    w.raw(":")
-                    w.value(id)
-                    w.raw(",")
-                }
+                openPrediction(&w, idField: idField, record: records[r])
                 var best = 0
                 for k in 1..<classes where p[r * classes + k] > p[r * classes + best] { best = k }
                 if classes == 2 { best = p[r * 2 + 1] > 0.5 ? 1 : 0 }
@@ -83,13 +88,7 @@ public enum RecordPredictor {
             let width = max(1, values.count / max(n, 1))
             for r in 0..<n {
                 if r > 0 { w.raw(",") }
-                w.raw("{")
-                if let idField, let id = records[r][idField] {
-                    w.string(idField)
-                    w.raw(":")
-                    w.value(id)
-                    w.raw(",")
-                }
+                openPrediction(&w, idField: idField, record: records[r])
                 w.raw("\"prediction\":")
                 if width == 1 {
                     w.number(v[r])
