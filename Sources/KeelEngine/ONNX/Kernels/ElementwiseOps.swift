@@ -60,7 +60,9 @@ struct BinaryArithmeticKernel: ONNXKernel {
             throw .invalidInput("\(op.rawValue) needs inputs of one type, got \(a.dataType.rawValue) and \(b.dataType.rawValue)")
         }
         switch (a.data, b.data) {
-        case (.fp32(let x), .fp32(let y)): return [try compute(x, a.shape, y, b.shape)]
+        case (.fp32(let x), .fp32(let y)):
+            if let fast = rowwise(x, a.shape, y, b.shape) { return [fast] }
+            return [try compute(x, a.shape, y, b.shape)]
         case (.fp64(let x), .fp64(let y)): return [try compute(x, a.shape, y, b.shape)]
         case (.int64(let x), .int64(let y)): return [try compute(x, a.shape, y, b.shape)]
         case (.int32(let x), .int32(let y)): return [try compute(x, a.shape, y, b.shape)]
@@ -73,6 +75,32 @@ struct BinaryArithmeticKernel: ONNXKernel {
         default:
             throw .invalidInput("\(op.rawValue) does not accept \(a.dataType.rawValue) inputs")
         }
+    }
+
+    /// FP32 `a ∘ b` where `b` is one row applied to every row of `a` (the bias after a MatMul,
+    /// a scale or shift): plain loops the compiler vectorises, on a copy of `a` in place.
+    private func rowwise(_ x: [Float], _ xs: [Int], _ y: [Float], _ ys: [Int]) -> Tensor? {
+        let row = ys.drop(while: { $0 == 1 })
+        guard op != .pow, !y.isEmpty, x.count % y.count == 0, row.count <= xs.count,
+              row.elementsEqual(xs.suffix(row.count)), ys.count <= xs.count else { return nil }
+        var out = x
+        out.withUnsafeMutableBufferPointer { o in
+            y.withUnsafeBufferPointer { w in
+                let width = w.count
+                var i = 0
+                while i < o.count {
+                    switch op {
+                    case .add: for j in 0..<width { o[i + j] += w[j] }
+                    case .sub: for j in 0..<width { o[i + j] -= w[j] }
+                    case .mul: for j in 0..<width { o[i + j] *= w[j] }
+                    case .div: for j in 0..<width { o[i + j] /= w[j] }
+                    case .pow: break
+                    }
+                    i += width
+                }
+            }
+        }
+        return Tensor(unchecked: xs, data: .fp32(out))
     }
 
     private func compute<T: ArithmeticElement>(_ x: [T], _ xs: [Int], _ y: [T], _ ys: [Int]) throws(KeelError) -> Tensor {
