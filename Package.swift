@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "keel", targets: ["keel"]),
         .library(name: "KeelCore", targets: ["KeelCore"]),
         .library(name: "KeelEngine", targets: ["KeelEngine"]),
+        .library(name: "KeelStore", targets: ["KeelStore"]),
         .library(name: "KeelServing", targets: ["KeelServing"]),
         .library(name: "KeelServer", targets: ["KeelServer"]),
     ],
@@ -21,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(name: "KeelCore"),
@@ -29,6 +33,16 @@ let package = Package(
             dependencies: [
                 "KeelCore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
+            name: "KeelStore",
+            dependencies: [
+                "KeelCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -65,6 +79,8 @@ let package = Package(
             name: "KeelEngineTests",
             dependencies: ["KeelEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        .target(name: "KeelTestSupport", dependencies: ["KeelCore", "KeelStore"], path: "Tests/KeelTestSupport"),
+        .testTarget(name: "KeelStoreTests", dependencies: ["KeelStore", "KeelTestSupport"]),
         .testTarget(
             name: "KeelServerTests",
             dependencies: [
