@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "KeelCore", targets: ["KeelCore"]),
         .library(name: "KeelEngine", targets: ["KeelEngine"]),
         .library(name: "KeelStore", targets: ["KeelStore"]),
+        .library(name: "KeelRegistry", targets: ["KeelRegistry"]),
         .library(name: "KeelServing", targets: ["KeelServing"]),
         .library(name: "KeelServer", targets: ["KeelServer"]),
     ],
@@ -46,9 +47,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "KeelRegistry",
+            dependencies: [
+                "KeelCore", "KeelStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "KeelServing",
             dependencies: [
-                "KeelCore", "KeelEngine",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -79,8 +87,9 @@ let package = Package(
             name: "KeelEngineTests",
             dependencies: ["KeelEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
-        .target(name: "KeelTestSupport", dependencies: ["KeelCore", "KeelStore"], path: "Tests/KeelTestSupport"),
+        .target(name: "KeelTestSupport", dependencies: ["KeelCore", "KeelStore", "KeelRegistry"], path: "Tests/KeelTestSupport"),
         .testTarget(name: "KeelStoreTests", dependencies: ["KeelStore", "KeelTestSupport"]),
+        .testTarget(name: "KeelRegistryTests", dependencies: ["KeelRegistry", "KeelStore", "KeelServing", "KeelTestSupport"]),
         .testTarget(
             name: "KeelServerTests",
             dependencies: [
