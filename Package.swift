@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "KeelServer",
             dependencies: [
-                "KeelCore", "KeelEngine", "KeelServing",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -77,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "KeelCore", "KeelEngine", "KeelServing", "KeelServer",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelServing", "KeelServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "KeelServerTests",
             dependencies: [
-                "KeelServer", "KeelServing",
+                "KeelServer", "KeelServing", "KeelRegistry", "KeelStore", "KeelTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

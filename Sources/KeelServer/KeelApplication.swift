@@ -1,5 +1,6 @@
 import Hummingbird
 import KeelCore
+import KeelRegistry
 import KeelServing
 import Logging
 import ServiceLifecycle
@@ -7,11 +8,18 @@ import ServiceLifecycle
 /// Builds the Keel HTTP application: middleware, routes and the model-loading service.
 public enum KeelApplication {
     /// The router with every route and middleware; tests drive it in-process.
-    public static func router(manager: ModelManager, configuration: ServerConfiguration) -> Router<KeelRequestContext> {
+    /// With a registry, the management API (`/api/v1`) is mounted too.
+    public static func router(manager: ModelManager, configuration: ServerConfiguration, registry: Registry? = nil) -> Router<KeelRequestContext> {
         let router = Router(context: KeelRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: HTTPMetricsMiddleware(metrics: manager.metrics))
         router.add(middleware: ErrorMiddleware())
+        if let registry {
+            let auth = Authenticator(keys: registry.keys)
+            if configuration.inferenceRequiresKey { router.add(middleware: InferenceAuthMiddleware(authenticator: auth)) }
+            ModelRoutes(registry: registry, auth: auth, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+            AccessRoutes(registry: registry, auth: auth, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+        }
         HealthRoutes(manager: manager, metrics: manager.metrics).register(on: router)
         InferenceRoutes(manager: manager, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
         RepositoryRoutes(manager: manager).register(on: router)
@@ -22,10 +30,10 @@ public enum KeelApplication {
     /// The whole application: the server plus a service that loads the repository's models
     /// (the server answers liveness at once and readiness once they are warm).
     public static func application(
-        manager: ModelManager, configuration: ServerConfiguration, logger: Logger
+        manager: ModelManager, configuration: ServerConfiguration, logger: Logger, registry: Registry? = nil
     ) -> some ApplicationProtocol {
         Application(
-            router: router(manager: manager, configuration: configuration),
+            router: router(manager: manager, configuration: configuration, registry: registry),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
             services: [ModelLoadingService(manager: manager)],
             logger: logger)

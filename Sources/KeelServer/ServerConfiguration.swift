@@ -15,6 +15,10 @@ public struct ServerConfiguration: Sendable {
     /// Longest a request may wait in a model's queue before it fails with 504.
     public var requestTimeout: Duration = .seconds(30)
     public var logLevel: Logger.Level = .info
+    /// `postgres://…` selects PostgreSQL for the registry; nil: SQLite under the data folder.
+    public var databaseURL: String?
+    /// Inference routes require a `predictor` (or higher) API key.
+    public var inferenceRequiresKey = false
 
     public init() {}
 }
