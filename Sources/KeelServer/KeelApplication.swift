@@ -30,22 +30,31 @@ public enum KeelApplication {
     /// The whole application: the server plus a service that loads the repository's models
     /// (the server answers liveness at once and readiness once they are warm).
     public static func application(
-        manager: ModelManager, configuration: ServerConfiguration, logger: Logger, registry: Registry? = nil
+        manager: ModelManager, configuration: ServerConfiguration, logger: Logger, follower: RegistryFollower? = nil
     ) -> some ApplicationProtocol {
         Application(
-            router: router(manager: manager, configuration: configuration, registry: registry),
+            router: router(manager: manager, configuration: configuration, registry: follower?.registry),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
-            services: [ModelLoadingService(manager: manager)],
+            services: [ModelLoadingService(manager: manager, follower: follower)],
             logger: logger)
     }
 }
 
-/// Loads the repository's models at startup, then idles until shutdown.
+/// Loads the repository's models and the registry's aliased versions at startup, then
+/// follows the registry (if any) until shutdown.
 struct ModelLoadingService: Service {
     let manager: ModelManager
+    let follower: RegistryFollower?
 
     func run() async throws {
+        if let follower { await follower.syncIfChanged() }
         await manager.loadAll()
-        try? await gracefulShutdown()
+        guard let follower else {
+            try? await gracefulShutdown()
+            return
+        }
+        await cancelWhenGracefulShutdown {
+            await follower.run()
+        }
     }
 }

@@ -60,7 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
             // Shown once: only its hash is stored.
             FileHandle.standardOutput.write(Data("Created the first admin API key (shown only this once; store it safely):\n  \(secret)\n".utf8))
         }
-        let app = KeelApplication.application(manager: manager, configuration: settings, logger: logger, registry: registry)
+        let follower = RegistryFollower(registry: registry, manager: manager, logger: logger)
+        let app = KeelApplication.application(manager: manager, configuration: settings, logger: logger, follower: follower)
         try await app.runService()
     }
 }
