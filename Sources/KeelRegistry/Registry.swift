@@ -242,6 +242,8 @@ public struct Registry: Sendable {
             var row: [Int: Double] = [:]
             for r in records { if let v = r.metrics[name] { row[r.version] = v } }
             values[name] = row
+            // Bookkeeping, not quality: no "best" row count.
+            if name == "holdout_rows" { continue }
             let lowerIsBetter = Self.lowerIsBetter(name)
             if let winner = row.min(by: { a, b in
                 if a.value == b.value { return a.key < b.key }

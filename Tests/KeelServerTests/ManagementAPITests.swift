@@ -153,6 +153,25 @@ import Testing
         #expect(try await registry.aliases("churn").first { $0.alias == "production" }?.version == 3)
     }
 
+    @Test func inferenceCanRequireAPredictorKey() async throws {
+        let (registry, keys, _) = try await Self.setUp()
+        let manager = try await TestServer.manager()
+        var configuration = ServerConfiguration()
+        configuration.inferenceRequiresKey = true
+        let app = Application(router: KeelApplication.router(manager: manager, configuration: configuration, registry: registry))
+        let body = try TestServer.bytes(TestServer.models.appendingPathComponent("churn/sample_records.json"))
+        try await app.test(.router) { client in
+            let anonymous = try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: body)
+            #expect(anonymous.status == .unauthorized)
+            let viewer = try await client.execute(uri: "/v2/models/churn/infer", method: .post, headers: Self.auth(keys.viewer), body: body)
+            #expect(viewer.status == .forbidden)
+            let predictor = try await client.execute(uri: "/v1/models/churn:predict", method: .post, headers: Self.auth(keys.predictor), body: body)
+            #expect(predictor.status == .ok)
+            let health = try await client.execute(uri: "/v2/health/live", method: .get)
+            #expect(health.status == .ok)
+        }
+    }
+
     @Test func keysAreShownOnceAndRevocable() async throws {
         let (registry, keys, app) = try await Self.setUp()
         try await app.test(.router) { client in
