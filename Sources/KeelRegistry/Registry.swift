@@ -158,21 +158,21 @@ public struct Registry: Sendable {
         guard Int(alias) == nil else { throw KeelError.invalidInput("alias '\(alias)' must not be a number (numbers name versions)") }
         let target = try await self.version(model, version)
         let previous = try await store.aliases(model: model).first { $0.alias == alias }?.version
-        var forced = false
+        var audit = AuditEventRecord(actor: actor.actor, action: "alias.set", target: "\(model)/\(alias)")
         if alias == Self.production {
             let failing = try await checkGates(model, target).filter { !$0.passed }
             if !failing.isEmpty {
                 guard force else {
                     throw KeelError(.conflict, "cannot move 'production' of '\(model)' to version \(version): failing gates: \(failing.map(\.reason).joined(separator: "; ")) (use --force to override)")
                 }
-                forced = true
-                try await store.appendAudit(AuditEventRecord(
-                    actor: actor.actor, action: "gate.override", target: "\(model)/\(version)",
-                    before: previous.map { "v\($0)" }, after: "forced past: \(failing.map(\.reason).joined(separator: "; "))"))
+                // The override is the move's own audit event, so both land in one transaction.
+                audit.action = "gate.override"
+                audit.before = previous.map { "v\($0)" }
+                audit.after = "v\(version), forced past: \(failing.map(\.reason).joined(separator: "; "))"
             }
         }
-        let move = try await store.setAlias(model: model, alias: alias, version: version, actor: actor.actor, forced: forced, audit: AuditEventRecord(
-            actor: actor.actor, action: forced ? "alias.set.forced" : "alias.set", target: "\(model)/\(alias)"))
+        let forced = audit.action == "gate.override"
+        let move = try await store.setAlias(model: model, alias: alias, version: version, actor: actor.actor, forced: forced, audit: audit)
         if let status = VersionStatus(rawValue: alias), status == .production || status == .staging, target.status != status {
             try await store.setStatus(model: model, version: version, status: status, audit: AuditEventRecord(
                 actor: actor.actor, action: "version.status", target: "\(model)/\(version)"))

@@ -60,9 +60,10 @@ import Testing
         try await registry.setGate("churn", "roc_auc >= 0.85", by: alice)
         let move = try await registry.setAlias("churn", alias: "production", version: 1, force: true, by: alice)
         #expect(move.forced)
-        let actions = try await registry.audit(target: "churn").map(\.action)
-        #expect(actions.contains("gate.override"))
-        #expect(actions.contains("alias.set.forced"))
+        let override = try #require(try await registry.audit(target: "churn").first { $0.action == "gate.override" })
+        #expect(override.target == "churn/production")
+        #expect(override.actor == alice.actor)
+        #expect(override.after?.contains("forced past: roc_auc >= 0.85: 'roc_auc' has not been measured") == true)
         #expect(try await registry.version("churn", 1).status == .production)
     }
 
