@@ -114,10 +114,7 @@ public final class ModelManager: Sendable {
 
     /// Registers an already loaded model (used by tests and embedders).
     public func add(name: String, version: String, model: any LoadedModel, config: ModelConfig = ModelConfig()) async throws(KeelError) {
-        let served = ServedVersion(
-            modelName: name, version: version, model: model, config: config,
-            metrics: metrics.version(model: name, version: version), queueTimeout: queueTimeout)
-        _ = try await served.batcher.infer(served.warmUpInputs())
+        let served = try await prepare(name: name, version: version, model: model, config: config)
         models.withLock { m in
             var e = m[name] ?? Entry()
             e.versions[version] = served
@@ -136,6 +133,15 @@ public final class ModelManager: Sendable {
             throw .invalidModel("cannot read \(file.path)")
         }
         return try await prepare(name: name, version: version, bytes: [UInt8](data), filename: file.lastPathComponent, config: config)
+    }
+
+    /// Wraps an already loaded model for serving and warms it up, without serving it yet.
+    public func prepare(name: String, version: String, model: any LoadedModel, config: ModelConfig = ModelConfig()) async throws(KeelError) -> ServedVersion {
+        let served = ServedVersion(
+            modelName: name, version: version, model: model, config: config,
+            metrics: metrics.version(model: name, version: version), queueTimeout: queueTimeout)
+        _ = try await served.batcher.infer(served.warmUpInputs())
+        return served
     }
 
     /// Loads a model version from its bytes, checks its feature schema and warms it up; it

@@ -2,12 +2,14 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KeelCore
+import KeelEngine
 import KeelRegistry
 import KeelServer
 import KeelServing
 import KeelStore
 import KeelTestSupport
 import Logging
+import Synchronization
 import Testing
 
 /// Serving follows the registry: production and staging aliases, zero-downtime swaps,
@@ -84,6 +86,28 @@ import Testing
         }
     }
 
+    @Test func requestsInFlightDuringASwapFinishOnTheOldVersion() async throws {
+        let manager = try await TestServer.manager(repository: nil)
+        let slow = CountingSlowModel(delay: 0.4)
+        let old = try await manager.prepare(name: "double", version: "1", model: slow)
+        manager.install(name: "double", versions: [old], aliases: ["production": "1"], defaultVersion: "1")
+        let warmUps = slow.calls
+        let body = #"{"inputs":[{"name":"x","datatype":"FP32","shape":[1,1],"data":[2]}]}"#
+        try await TestServer.app(manager).test(.router) { client in
+            async let inFlight = client.execute(uri: "/v2/models/double/infer", method: .post, body: TestServer.body(body))
+            // Swap only once the request is running inside version 1.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while slow.calls == warmUps && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            let new = try await manager.prepare(name: "double", version: "2", model: SlowDoubler(delay: 0))
+            manager.install(name: "double", versions: [new], aliases: ["production": "2"], defaultVersion: "2")
+            let after = try await client.execute(uri: "/v2/models/double/infer", method: .post, body: TestServer.body(body))
+            #expect(try TestServer.json(after)["model_version"]?.stringValue == "2")
+            let finished = try await inFlight
+            #expect(finished.status == .ok)
+            #expect(try TestServer.json(finished)["model_version"]?.stringValue == "1")
+        }
+    }
+
     @Test func tamperedArtifactIsRefusedAndThePreviousVersionKeepsServing() async throws {
         let registry = try await TestRegistry.make(.sqlite)
         let original = try TestRegistry.churnModelBytes()
@@ -131,5 +155,21 @@ import Testing
         while (served(a) != "2" || served(b) != "2") && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(served(a) == "2")
         #expect(served(b) == "2")
+    }
+}
+
+/// Sleeps in every call and counts the calls that started, so a test knows a request is running.
+final class CountingSlowModel: LoadedModel {
+    let delay: Double
+    let metadata = SlowDoubler(delay: 0).metadata
+    private let started = Mutex(0)
+
+    init(delay: Double) { self.delay = delay }
+
+    var calls: Int { started.withLock { $0 } }
+
+    func infer(_ inputs: [String: Tensor]) throws(KeelError) -> [String: Tensor] {
+        started.withLock { $0 += 1 }
+        return try SlowDoubler(delay: delay).infer(inputs)
     }
 }
