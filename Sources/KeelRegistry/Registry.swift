@@ -173,7 +173,9 @@ public struct Registry: Sendable {
         }
         let forced = audit.action == "gate.override"
         let move = try await store.setAlias(model: model, alias: alias, version: version, actor: actor.actor, forced: forced, audit: audit)
-        if let status = VersionStatus(rawValue: alias), status == .production || status == .staging, target.status != status {
+        // A production version that also becomes staging stays production.
+        if let status = VersionStatus(rawValue: alias), status == .production || status == .staging, target.status != status,
+           !(status == .staging && target.status == .production) {
             try await store.setStatus(model: model, version: version, status: status, audit: AuditEventRecord(
                 actor: actor.actor, action: "version.status", target: "\(model)/\(version)"))
         }
