@@ -96,6 +96,14 @@ let package = Package(
         .testTarget(name: "KeelStoreTests", dependencies: ["KeelStore", "KeelTestSupport"]),
         .testTarget(name: "KeelRegistryTests", dependencies: ["KeelRegistry", "KeelStore", "KeelServing", "KeelTestSupport"]),
         .testTarget(
+            name: "KeelCLITests",
+            dependencies: [
+                "keel", "KeelServer", "KeelServing", "KeelRegistry", "KeelTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
             name: "KeelServerTests",
             dependencies: [
                 "KeelServer", "KeelServing", "KeelRegistry", "KeelStore", "KeelTestSupport",

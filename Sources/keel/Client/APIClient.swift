@@ -10,13 +10,16 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "Keel server URL (default $KEEL_SERVER or http://127.0.0.1:8080). The API key comes from $KEEL_API_KEY.")
     var server: String?
 
+    @Option(name: .customLong("api-key"), help: "API key (default $KEEL_API_KEY; prefer the environment: command lines are visible to other users).")
+    var apiKey: String?
+
     @Flag(help: "Print the server's JSON instead of a table.")
     var json = false
 
     func client() -> APIClient {
         let env = ProcessInfo.processInfo.environment
         let base = server ?? env["KEEL_SERVER"] ?? "http://127.0.0.1:8080"
-        return APIClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base, key: env["KEEL_API_KEY"])
+        return APIClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base, key: apiKey ?? env["KEEL_API_KEY"])
     }
 }
 
