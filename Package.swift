@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "keel", targets: ["keel"]),
         .library(name: "KeelCore", targets: ["KeelCore"]),
         .library(name: "KeelEngine", targets: ["KeelEngine"]),
+        .library(name: "KeelStore", targets: ["KeelStore"]),
+        .library(name: "KeelRegistry", targets: ["KeelRegistry"]),
         .library(name: "KeelServing", targets: ["KeelServing"]),
         .library(name: "KeelServer", targets: ["KeelServer"]),
     ],
@@ -27,6 +29,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
     ],
     targets: [
         .target(name: "KeelCore"),
@@ -43,9 +50,26 @@ let package = Package(
             ]
         ),
         .target(
+            name: "KeelStore",
+            dependencies: [
+                "KeelCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "KeelRegistry",
+            dependencies: [
+                "KeelCore", "KeelStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "KeelServing",
             dependencies: [
-                "KeelCore", "KeelEngine",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -55,7 +79,7 @@ let package = Package(
         .target(
             name: "KeelServer",
             dependencies: [
-                "KeelCore", "KeelEngine", "KeelServing",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,8 +90,11 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "KeelCore", "KeelEngine", "KeelServing", "KeelServer", "CKeelSupport",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelServing", "KeelServer", "CKeelSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -76,10 +103,21 @@ let package = Package(
             name: "KeelEngineTests",
             dependencies: ["KeelEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        .target(name: "KeelTestSupport", dependencies: ["KeelCore", "KeelStore", "KeelRegistry"], path: "Tests/KeelTestSupport"),
+        .testTarget(name: "KeelStoreTests", dependencies: ["KeelStore", "KeelTestSupport"]),
+        .testTarget(name: "KeelRegistryTests", dependencies: ["KeelRegistry", "KeelStore", "KeelServing", "KeelTestSupport"]),
+        .testTarget(
+            name: "KeelCLITests",
+            dependencies: [
+                "keel", "KeelServer", "KeelServing", "KeelRegistry", "KeelTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "KeelServerTests",
             dependencies: [
-                "KeelServer", "KeelServing",
+                "KeelServer", "KeelServing", "KeelRegistry", "KeelStore", "KeelTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,7 +1,88 @@
 #!/usr/bin/env bash
-# Runs Keel's whole test suite on a fresh machine (root, no stdin): builds and runs
-# `swift test`. Later services the tests need are installed and started here.
+# Runs Keel's whole test suite on a fresh Debian machine (root or not, no stdin):
+#  1. installs what the tests need if absent (PostgreSQL server, SQLite headers),
+#  2. starts a throwaway PostgreSQL cluster on loopback in a temporary folder,
+#  3. exports KEEL_TEST_DATABASE_URL and runs `swift build --build-tests && swift test`,
+#  4. stops and removes the cluster on exit, whatever happened.
+# With KEEL_TEST_DATABASE_URL already set, that database is used and no cluster is started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+log() { echo "test.sh: $*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else "$@"; fi
+}
+
+find_pg_bin() {
+    local dir
+    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+        if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then echo "$dir"; return 0; fi
+    done
+    if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then dirname "$(command -v initdb)"; return 0; fi
+    return 1
+}
+
+ensure_packages() {
+    local missing=()
+    find_pg_bin >/dev/null || missing+=(postgresql)
+    [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        as_root apt-get update -q </dev/null
+        as_root apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+    fi
+}
+
+free_port() {
+    local port
+    for _ in $(seq 1 200); do
+        port=$(( 20000 + RANDOM % 40000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+    done
+    log "no free port found"; return 1
+}
+
+PG_DIR=""
+PG_BIN=""
+PG_USER_CMD=()
+stop_cluster() {
+    if [ -n "$PG_DIR" ] && [ -d "$PG_DIR" ]; then
+        "${PG_USER_CMD[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+        rm -rf "$PG_DIR"
+    fi
+}
+
+start_cluster() {
+    PG_BIN=$(find_pg_bin)
+    PG_DIR=$(mktemp -d /tmp/keel-pg.XXXXXX)
+    trap stop_cluster EXIT
+    if [ "$(id -u)" -eq 0 ]; then
+        # PostgreSQL refuses to run as root: the cluster belongs to the postgres user.
+        id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+        chown postgres: "$PG_DIR"
+        chmod 700 "$PG_DIR"
+        PG_USER_CMD=(runuser -u postgres --)
+    fi
+    local port
+    port=$(free_port)
+    log "starting PostgreSQL ($("$PG_BIN/postgres" --version)) on 127.0.0.1:$port in $PG_DIR"
+    "${PG_USER_CMD[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U keel -A trust -E UTF8 --no-instructions >"$PG_DIR/initdb.log" 2>&1 \
+        || { cat "$PG_DIR/initdb.log" >&2; exit 1; }
+    "${PG_USER_CMD[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+        -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null \
+        || { cat "$PG_DIR/server.log" >&2; exit 1; }
+    for _ in $(seq 1 60); do
+        if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port"; then break; fi
+        sleep 0.5
+    done
+    "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$port" >/dev/null || { log "PostgreSQL does not answer"; cat "$PG_DIR/server.log" >&2; exit 1; }
+    export KEEL_TEST_DATABASE_URL="postgres://keel@127.0.0.1:$port/postgres"
+}
+
+ensure_packages
+if [ -z "${KEEL_TEST_DATABASE_URL:-}" ]; then start_cluster; fi
+log "KEEL_TEST_DATABASE_URL=$KEEL_TEST_DATABASE_URL"
 swift build --build-tests
 swift test

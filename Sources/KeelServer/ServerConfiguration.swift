@@ -15,6 +15,10 @@ public struct ServerConfiguration: Sendable {
     /// Longest a request may wait in a model's queue before it fails with 504.
     public var requestTimeout: Duration = .seconds(30)
     public var logLevel: Logger.Level = .info
+    /// `postgres://…` selects PostgreSQL for the registry; nil: SQLite under the data folder.
+    public var databaseURL: String?
+    /// Inference routes require a `predictor` (or higher) API key.
+    public var inferenceRequiresKey = false
 
     public init() {}
 }
@@ -29,6 +33,8 @@ extension ServerConfiguration {
         public var maxBodyBytes: Int?
         public var requestTimeoutMs: Int?
         public var logLevel: String?
+        public var databaseURL: String?
+        public var inferenceRequiresKey: Bool?
         public init() {}
     }
 
@@ -69,6 +75,10 @@ extension ServerConfiguration {
             }
             s.logLevel = l
         }
+        s.databaseURL = string(flags.databaseURL, "KEEL_DATABASE_URL", "database_url").flatMap { $0.isEmpty ? nil : $0 }
+        let requiresKey = flags.inferenceRequiresKey.map { $0 ? "true" : "false" }
+            ?? string(nil, "KEEL_INFERENCE_REQUIRES_KEY", "inference_requires_key")
+        s.inferenceRequiresKey = ["true", "1", "yes"].contains(requiresKey?.lowercased() ?? "")
         return s
     }
 }

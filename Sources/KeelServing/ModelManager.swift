@@ -28,6 +28,11 @@ public final class ModelManager: Sendable {
         var order: [String] = []
         var state: ModelState = .unavailable
         var reason: String?
+        /// Registry aliases (`production`, `staging`, …) → version; set for models that
+        /// follow the registry.
+        var aliases: [String: String] = [:]
+        /// Version unversioned requests go to (the `production` alias); nil: the highest.
+        var defaultVersion: String?
     }
 
     public let repository: ModelRepository?
@@ -58,6 +63,10 @@ public final class ModelManager: Sendable {
         if let repository {
             do {
                 for entry in try repository.index() {
+                    if !aliases(of: entry.name).isEmpty {
+                        logger.warning("repository model shadowed by the registry model of the same name", metadata: ["model": "\(entry.name)"])
+                        continue
+                    }
                     do {
                         try await load(entry.name)
                     } catch {
@@ -105,10 +114,7 @@ public final class ModelManager: Sendable {
 
     /// Registers an already loaded model (used by tests and embedders).
     public func add(name: String, version: String, model: any LoadedModel, config: ModelConfig = ModelConfig()) async throws(KeelError) {
-        let served = ServedVersion(
-            modelName: name, version: version, model: model, config: config,
-            metrics: metrics.version(model: name, version: version), queueTimeout: queueTimeout)
-        _ = try await served.batcher.infer(served.warmUpInputs())
+        let served = try await prepare(name: name, version: version, model: model, config: config)
         models.withLock { m in
             var e = m[name] ?? Entry()
             e.versions[version] = served
@@ -123,11 +129,26 @@ public final class ModelManager: Sendable {
     }
 
     private func loadVersion(name: String, version: String, file: URL, config: ModelConfig) async throws(KeelError) -> ServedVersion {
-        let t0 = ContinuousClock.now
         guard let data = FileManager.default.contents(atPath: file.path) else {
             throw .invalidModel("cannot read \(file.path)")
         }
-        let model = try loader.load(ModelArtifact(bytes: [UInt8](data), filename: file.lastPathComponent))
+        return try await prepare(name: name, version: version, bytes: [UInt8](data), filename: file.lastPathComponent, config: config)
+    }
+
+    /// Wraps an already loaded model for serving and warms it up, without serving it yet.
+    public func prepare(name: String, version: String, model: any LoadedModel, config: ModelConfig = ModelConfig()) async throws(KeelError) -> ServedVersion {
+        let served = ServedVersion(
+            modelName: name, version: version, model: model, config: config,
+            metrics: metrics.version(model: name, version: version), queueTimeout: queueTimeout)
+        _ = try await served.batcher.infer(served.warmUpInputs())
+        return served
+    }
+
+    /// Loads a model version from its bytes, checks its feature schema and warms it up; it
+    /// serves nothing until `install` (or `add`) puts it in place.
+    public func prepare(name: String, version: String, bytes: [UInt8], filename: String, config: ModelConfig) async throws(KeelError) -> ServedVersion {
+        let t0 = ContinuousClock.now
+        let model = try loader.load(ModelArtifact(bytes: bytes, filename: filename))
         let metrics = self.metrics.version(model: name, version: version)
         let served = ServedVersion(modelName: name, version: version, model: model, config: config, metrics: metrics, queueTimeout: queueTimeout)
         if let schema = config.featureSchema, schema.layout == .vector {
@@ -141,6 +162,36 @@ public final class ModelManager: Sendable {
         let (s, atto) = (ContinuousClock.now - t0).components
         metrics.loadSeconds.record(Double(s) + Double(atto) / 1e18)
         return served
+    }
+
+    /// Atomically replaces what a registry-following model serves: exactly `versions`, with
+    /// `aliases` naming some of them and unversioned requests going to `defaultVersion`.
+    /// Requests already running on a replaced version finish on it.
+    public func install(name: String, versions: [ServedVersion], aliases: [String: String], defaultVersion: String?) {
+        var byVersion: [String: ServedVersion] = [:]
+        for v in versions { byVersion[v.version] = v }
+        let order = byVersion.keys.sorted { (Int($0) ?? 0, $0) < (Int($1) ?? 0, $1) }
+        models.withLock { m in
+            if order.isEmpty {
+                m[name] = nil
+            } else {
+                m[name] = Entry(versions: byVersion, order: order, state: .ready, reason: nil, aliases: aliases, defaultVersion: defaultVersion)
+            }
+        }
+        logger.info("model installed", metadata: [
+            "model": "\(name)", "versions": "\(order.joined(separator: ","))",
+            "aliases": "\(aliases.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
+        ])
+    }
+
+    /// The served version object of a model, if loaded (reused across installs).
+    public func served(_ name: String, version: String) -> ServedVersion? {
+        models.withLock { $0[name]?.versions[version] }
+    }
+
+    /// Alias → version of a registry-following model.
+    public func aliases(of name: String) -> [String: String] {
+        models.withLock { $0[name]?.aliases ?? [:] }
     }
 
     /// Stops serving a model. Requests already running on it finish normally.
@@ -165,11 +216,12 @@ public final class ModelManager: Sendable {
             throw KeelError(.unavailable, "model '\(name)' is not ready (\(entry.reason ?? entry.state.rawValue.lowercased()))")
         }
         if let version {
-            guard let v = entry.versions[version] else {
+            guard let v = entry.versions[version] ?? entry.aliases[version].flatMap({ entry.versions[$0] }) else {
                 throw .notFound("model '\(name)' has no version '\(version)' (versions: \(entry.order.joined(separator: ", ")))")
             }
             return v
         }
+        if let preferred = entry.defaultVersion, let v = entry.versions[preferred] { return v }
         return entry.versions[latest]!
     }
 

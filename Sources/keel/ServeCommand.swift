@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import KeelCore
+import KeelRegistry
 import KeelServer
+import KeelStore
 import KeelServing
 import Logging
 import Yams
@@ -15,8 +17,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set by an environment variable (KEEL_HOST, KEEL_PORT,
             KEEL_MODEL_REPOSITORY, KEEL_DATA_DIR, KEEL_MAX_BODY_BYTES, KEEL_REQUEST_TIMEOUT_MS,
-            KEEL_LOG_LEVEL) or in keel.yaml (host, port, model_repository, data_dir, max_body_bytes,
-            request_timeout_ms, log_level). Flags win over the environment, which wins over the file.
+            KEEL_LOG_LEVEL, KEEL_DATABASE_URL, KEEL_INFERENCE_REQUIRES_KEY) or in keel.yaml (host, port, model_repository, data_dir, max_body_bytes,
+            request_timeout_ms, log_level, database_url, inference_requires_key). Flags win over the environment, which wins over the file.
             With no model repository given, ./models (the bundled demo churn model) is served.
             """
     )
@@ -29,6 +31,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("request-timeout-ms"), help: "Longest a request may queue for a model (default 30000).") var requestTimeoutMs: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).") var logLevel: String?
     @Option(name: .customLong("config"), help: "Configuration file (default ./keel.yaml if present).") var configFile: String?
+    @Option(name: .customLong("database-url"), help: "postgres://user:password@host:port/db for a shared registry (default: SQLite in the data folder).") var databaseURL: String?
+    @Flag(name: .customLong("inference-requires-key"), help: "Require a predictor (or higher) API key on inference routes.") var inferenceRequiresKey = false
 
     func run() async throws {
         let settings = try Settings.resolve(command: self, environment: ProcessInfo.processInfo.environment)
@@ -44,7 +48,20 @@ struct ServeCommand: AsyncParsableCommand {
             "address": "\(settings.host):\(settings.port)",
             "model_repository": "\(settings.modelRepository?.path ?? "none")",
         ])
-        let app = KeelApplication.application(manager: manager, configuration: settings, logger: logger)
+        let store: any Store
+        if let url = settings.databaseURL {
+            store = try await PostgresStore(url: url, logger: logger)
+        } else {
+            store = try await SQLiteStore(dataDirectory: settings.dataDirectory)
+        }
+        let registry = Registry(store: store, artifacts: ArtifactStore(dataDirectory: settings.dataDirectory))
+        let environmentKey = ProcessInfo.processInfo.environment["KEEL_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if let secret = try await registry.keys.bootstrapAdmin(environmentKey: environmentKey) {
+            // Shown once: only its hash is stored.
+            FileHandle.standardOutput.write(Data("Created the first admin API key (shown only this once; store it safely):\n  \(secret)\n".utf8))
+        }
+        let follower = RegistryFollower(registry: registry, manager: manager, logger: logger)
+        let app = KeelApplication.application(manager: manager, configuration: settings, logger: logger, follower: follower)
         try await app.runService()
     }
 }
@@ -71,6 +88,8 @@ enum Settings {
         flags.maxBodyBytes = c.maxBodyBytes
         flags.requestTimeoutMs = c.requestTimeoutMs
         flags.logLevel = c.logLevel
+        flags.databaseURL = c.databaseURL
+        flags.inferenceRequiresKey = c.inferenceRequiresKey ? true : nil
         do {
             return try ServerConfiguration.resolve(
                 flags: flags, environment: env, file: file,

@@ -1,0 +1,45 @@
+import Foundation
+import KeelStore
+
+/// Renders a version's metadata as a markdown model card.
+public enum ModelCard {
+    public static func markdown(model: RegisteredModelRecord, version v: ModelVersionRecord, aliases: [AliasRecord], gates: [GateResult]) -> String {
+        let date = ISO8601DateFormatter()
+        var md = "# \(model.name) — version \(v.version)\n\n"
+        if !model.description.isEmpty { md += "\(model.description)\n\n" }
+        if !v.description.isEmpty { md += "\(v.description)\n\n" }
+        md += "| | |\n|---|---|\n"
+        md += "| status | \(v.status.rawValue) |\n"
+        let pointing = aliases.filter { $0.version == v.version }.map(\.alias)
+        md += "| aliases | \(pointing.isEmpty ? "—" : pointing.joined(separator: ", ")) |\n"
+        md += "| format | \(v.format) |\n"
+        md += "| artifact | `sha256:\(v.artifactSHA256)` (\(v.sizeBytes) bytes\(v.filename.isEmpty ? "" : ", \(v.filename)")) |\n"
+        md += "| owner | \(model.owner.isEmpty ? "—" : model.owner) |\n"
+        md += "| registered | \(date.string(from: v.createdAt)) by \(v.createdBy) |\n"
+        md += "| training data | \(v.trainingData ?? "—") |\n"
+        let tags = model.tags.merging(v.tags) { _, new in new }
+        if !tags.isEmpty { md += "| tags | \(tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")) |\n" }
+        md += "\n## Signature\n\n```json\n\(v.signature)\n```\n"
+        md += "\n## Metrics\n\n"
+        if v.metrics.isEmpty {
+            md += "No metrics recorded.\n"
+        } else {
+            md += "| metric | value |\n|---|---|\n"
+            for (k, value) in v.metrics.sorted(by: { $0.key < $1.key }) { md += "| \(k) | \(String(format: "%.4f", value)) |\n" }
+        }
+        if !v.params.isEmpty {
+            md += "\n## Parameters\n\n| parameter | value |\n|---|---|\n"
+            for (k, value) in v.params.sorted(by: { $0.key < $1.key }) { md += "| \(k) | \(value) |\n" }
+        }
+        md += "\n## Promotion gates\n\n"
+        if gates.isEmpty {
+            md += "No gates set.\n"
+        } else {
+            for g in gates { md += "- \(g.passed ? "✅" : "❌") \(g.reason)\n" }
+        }
+        if let config = v.configYAML {
+            md += "\n## Serving configuration (feature schema, labels, risk bands)\n\n```yaml\n\(config.trimmingCharacters(in: .whitespacesAndNewlines))\n```\n"
+        }
+        return md
+    }
+}

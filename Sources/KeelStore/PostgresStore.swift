@@ -1,0 +1,157 @@
+import Foundation
+import KeelCore
+import Logging
+import PostgresNIO
+
+/// The shared store for several servers: PostgreSQL via postgres-nio, chosen by
+/// `KEEL_DATABASE_URL=postgres://user:password@host:port/database`.
+public final class PostgresStore: SQLStore {
+    public let backend: any SQLBackend
+
+    /// Connects, checks that the server answers, optionally confines everything to `schema`
+    /// (created when missing; used by tests to get a fresh namespace), and migrates.
+    public init(url: String, schema: String? = nil, logger: Logger = Logger(label: "keel.store")) async throws(KeelError) {
+        let settings = try PostgresURL(url)
+        var configuration = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+            database: settings.database, tls: .disable)
+        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.maximumConnections = 10
+        if let schema {
+            guard schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw KeelError.invalidInput("schema name '\(schema)' may only hold letters, digits and '_'")
+            }
+            configuration.options.additionalStartupParameters = [("search_path", schema)]
+        }
+        let backend = PostgresBackend(client: PostgresClient(configuration: configuration), logger: logger)
+        self.backend = backend
+        do {
+            if let schema {
+                try await backend.client.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+            } else {
+                try await backend.client.query("SELECT 1", logger: logger)
+            }
+        } catch {
+            await backend.close()
+            throw KeelError(.unavailable, "cannot reach PostgreSQL at \(settings.redacted): \(String(reflecting: error))")
+        }
+        try await migrate()
+    }
+}
+
+/// The parts of a `postgres://` URL.
+struct PostgresURL {
+    var host: String
+    var port: Int
+    var user: String
+    var password: String?
+    var database: String?
+    var redacted: String { "postgres://\(user)@\(host):\(port)/\(database ?? "")" }
+
+    init(_ text: String) throws(KeelError) {
+        guard let components = URLComponents(string: text), let scheme = components.scheme,
+              scheme == "postgres" || scheme == "postgresql", let host = components.host, !host.isEmpty
+        else {
+            throw KeelError.invalidInput("database URL must look like postgres://user:password@host:port/database")
+        }
+        if let mode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value, mode != "disable" {
+            throw KeelError.unsupported("sslmode=\(mode) is not supported yet; use sslmode=disable (a private network or a TLS sidecar)")
+        }
+        self.host = host
+        port = components.port ?? 5432
+        user = components.user?.removingPercentEncoding ?? "postgres"
+        password = components.password?.removingPercentEncoding
+        let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        database = path.isEmpty ? nil : path
+    }
+}
+
+/// A postgres-nio client pool whose `run()` loop lives as long as the backend.
+final class PostgresBackend: SQLBackend {
+    let dialect = SQLDialect.postgres
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+
+    init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        runner = Task { await client.run() }
+    }
+
+    func transaction<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            let session = PostgresSession(connection: connection, logger: logger)
+            try await session.execute("BEGIN", [])
+            do {
+                let result = try await body(session)
+                try await session.execute("COMMIT", [])
+                return result
+            } catch {
+                try? await session.execute("ROLLBACK", [])
+                throw error
+            }
+        }
+    }
+
+    func close() async {
+        runner.cancel()
+        _ = await runner.value
+    }
+}
+
+struct PostgresSession: SQLSession {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    /// `?` placeholders become `$1`, `$2`, … (Keel's SQL holds no `?` in literals).
+    static func render(_ sql: String, _ arguments: [SQLValue]) -> PostgresQuery {
+        var text = ""
+        var n = 0
+        for ch in sql {
+            if ch == "?" {
+                n += 1
+                text += "$\(n)"
+            } else {
+                text.append(ch)
+            }
+        }
+        var binds = PostgresBindings(capacity: arguments.count)
+        for a in arguments {
+            switch a {
+            case .null: binds.appendNull()
+            case .int(let i): binds.append(i)
+            case .double(let d): binds.append(d)
+            case .text(let s): binds.append(s)
+            }
+        }
+        return PostgresQuery(unsafeSQL: text, binds: binds)
+    }
+
+    func execute(_ sql: String, _ arguments: [SQLValue]) async throws {
+        _ = try await query(sql, arguments)
+    }
+
+    func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
+        let rows = try await connection.query(Self.render(sql, arguments), logger: logger)
+        var out: [SQLRow] = []
+        for try await row in rows {
+            var r: SQLRow = [:]
+            for cell in row {
+                r[cell.columnName] = try Self.value(cell)
+            }
+            out.append(r)
+        }
+        return out
+    }
+
+    static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int8, .int4, .int2: return .int(try cell.decode(Int64.self))
+        case .float8, .float4, .numeric: return .double(try cell.decode(Double.self))
+        case .bool: return .int(try cell.decode(Bool.self) ? 1 : 0)
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+}

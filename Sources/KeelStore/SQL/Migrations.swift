@@ -1,0 +1,103 @@
+/// One named schema change; applied once, in list order, recorded in `keel_migrations`.
+public struct Migration: Sendable {
+    public var name: String
+    public var statements: [String]
+}
+
+/// Keel's schema: one ordered list of migrations shared by SQLite and PostgreSQL. Append
+/// only; never edit a migration that has shipped.
+public enum Migrations {
+    public static let all: [Migration] = [
+        Migration(name: "001_registry", statements: [
+            """
+            CREATE TABLE registered_models (
+                name TEXT PRIMARY KEY,
+                description TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                last_version BIGINT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE model_versions (
+                model TEXT NOT NULL REFERENCES registered_models(name),
+                version BIGINT NOT NULL,
+                artifact_sha256 TEXT NOT NULL,
+                format TEXT NOT NULL,
+                size_bytes BIGINT NOT NULL,
+                filename TEXT NOT NULL,
+                signature TEXT NOT NULL,
+                metrics TEXT NOT NULL,
+                params TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                description TEXT NOT NULL,
+                training_data TEXT,
+                config_yaml TEXT,
+                status TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (model, version)
+            )
+            """,
+            """
+            CREATE TABLE aliases (
+                model TEXT NOT NULL,
+                alias TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                updated_by TEXT NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (model, alias)
+            )
+            """,
+            """
+            CREATE TABLE alias_moves (
+                id {{pk}},
+                model TEXT NOT NULL,
+                alias TEXT NOT NULL,
+                from_version BIGINT,
+                to_version BIGINT,
+                moved_by TEXT NOT NULL,
+                forced BIGINT NOT NULL,
+                moved_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE gates (
+                model TEXT NOT NULL,
+                metric TEXT NOT NULL,
+                op TEXT NOT NULL,
+                threshold DOUBLE PRECISION NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (model, metric, op)
+            )
+            """,
+            """
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                key_sha256 TEXT NOT NULL UNIQUE,
+                created_by TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                revoked_at DOUBLE PRECISION
+            )
+            """,
+            """
+            CREATE TABLE audit_events (
+                id {{pk}},
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                before_value TEXT,
+                after_value TEXT,
+                at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX alias_moves_model ON alias_moves (model, alias)",
+            "CREATE INDEX audit_events_target ON audit_events (target)",
+        ]),
+    ]
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// A value bound to or read from a SQL statement; the common ground of SQLite and PostgreSQL.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+
+    public var int: Int64? {
+        switch self {
+        case .int(let i): return i
+        case .double(let d): return Int64(d)
+        case .text(let s): return Int64(s)
+        case .null: return nil
+        }
+    }
+
+    public var double: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        case .text(let s): return Double(s)
+        case .null: return nil
+        }
+    }
+
+    public var text: String? {
+        switch self {
+        case .text(let s): return s
+        case .int(let i): return String(i)
+        case .double(let d): return String(d)
+        case .null: return nil
+        }
+    }
+
+    static func optional(_ s: String?) -> SQLValue { s.map { .text($0) } ?? .null }
+    static func optional(_ i: Int?) -> SQLValue { i.map { .int(Int64($0)) } ?? .null }
+    static func date(_ d: Date) -> SQLValue { .double(d.timeIntervalSince1970) }
+}
+
+/// One result row, by column name.
+public typealias SQLRow = [String: SQLValue]
+
+extension Dictionary where Key == String, Value == SQLValue {
+    func string(_ column: String) -> String { self[column]?.text ?? "" }
+    func optionalString(_ column: String) -> String? { self[column]?.text }
+    func int(_ column: String) -> Int { Int(self[column]?.int ?? 0) }
+    func optionalInt(_ column: String) -> Int? { self[column]?.int.map { Int($0) } }
+    func double(_ column: String) -> Double { self[column]?.double ?? 0 }
+    func date(_ column: String) -> Date { Date(timeIntervalSince1970: double(column)) }
+    func optionalDate(_ column: String) -> Date? { self[column]?.double.map { Date(timeIntervalSince1970: $0) } }
+}
+
+/// The statements of one open transaction. SQL uses `?` placeholders; each backend
+/// translates them to its own.
+public protocol SQLSession {
+    func execute(_ sql: String, _ arguments: [SQLValue]) async throws
+    func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow]
+}
+
+extension SQLSession {
+    func execute(_ sql: String) async throws { try await execute(sql, []) }
+    func queryOne(_ sql: String, _ arguments: [SQLValue] = []) async throws -> SQLRow? {
+        try await query(sql, arguments).first
+    }
+}
+
+/// What differs between the SQL dialects Keel speaks.
+public enum SQLDialect: String, Sendable {
+    case sqlite
+    case postgres
+
+    /// Replaces the dialect tokens of a migration: `{{pk}}` an auto-incrementing 64-bit key.
+    func render(_ sql: String) -> String {
+        switch self {
+        case .sqlite: return sql.replacingOccurrences(of: "{{pk}}", with: "INTEGER PRIMARY KEY AUTOINCREMENT")
+        case .postgres: return sql.replacingOccurrences(of: "{{pk}}", with: "BIGSERIAL PRIMARY KEY")
+        }
+    }
+}
+
+/// A database connection (pool) that runs transactions; what `SQLiteStore` and
+/// `PostgresStore` each provide, everything above it is shared.
+public protocol SQLBackend: Sendable {
+    var dialect: SQLDialect { get }
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    func transaction<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T
+    func close() async
+}

@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import KeelCore
+
+/// The embedded store: one SQLite file in WAL mode (`<data-dir>/keel.sqlite`).
+public final class SQLiteStore: SQLStore {
+    public let backend: any SQLBackend
+    public let path: String
+
+    /// Opens (creating when needed) the database file and applies pending migrations.
+    public init(path: String) async throws(KeelError) {
+        self.path = path
+        do {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            backend = try SQLiteBackend(path: path)
+        } catch {
+            throw KeelError(.unavailable, "cannot open SQLite database at \(path): \(error)")
+        }
+        try await migrate()
+    }
+
+    /// The store inside a data folder: `<dir>/keel.sqlite`.
+    public convenience init(dataDirectory: URL) async throws(KeelError) {
+        try await self.init(path: dataDirectory.appendingPathComponent("keel.sqlite").path)
+    }
+}
+
+/// GRDB connection pool; transactions are spelled out (BEGIN IMMEDIATE … COMMIT) on the
+/// writer connection so their statements can be awaited one by one, and an in-process lock
+/// keeps other writers off the connection meanwhile.
+final class SQLiteBackend: SQLBackend {
+    let dialect = SQLDialect.sqlite
+    private let pool: DatabasePool
+    private let lock = AsyncLock()
+
+    init(path: String) throws {
+        var config = Configuration()
+        config.allowsUnsafeTransactions = true
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+    }
+
+    func transaction<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T {
+        try await lock.withLock {
+            let session = SQLiteSession(pool: pool)
+            try await session.execute("BEGIN IMMEDIATE", [])
+            do {
+                let result = try await body(session)
+                try await session.execute("COMMIT", [])
+                return result
+            } catch {
+                try? await session.execute("ROLLBACK", [])
+                throw error
+            }
+        }
+    }
+
+    func close() async {
+        try? pool.close()
+    }
+}
+
+struct SQLiteSession: SQLSession {
+    let pool: DatabasePool
+
+    static func arguments(_ values: [SQLValue]) -> StatementArguments {
+        StatementArguments(values.map { v -> (any DatabaseValueConvertible)? in
+            switch v {
+            case .null: return nil
+            case .int(let i): return i
+            case .double(let d): return d
+            case .text(let s): return s
+            }
+        })
+    }
+
+    func execute(_ sql: String, _ arguments: [SQLValue]) async throws {
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: sql, arguments: Self.arguments(arguments))
+        }
+    }
+
+    func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
+        try await pool.writeWithoutTransaction { db in
+            try Row.fetchAll(db, sql: sql, arguments: Self.arguments(arguments)).map { row in
+                var out: SQLRow = [:]
+                for (column, value) in row {
+                    switch value.storage {
+                    case .null: out[column] = .null
+                    case .int64(let i): out[column] = .int(i)
+                    case .double(let d): out[column] = .double(d)
+                    case .string(let s): out[column] = .text(s)
+                    case .blob(let b): out[column] = .text(String(decoding: b, as: UTF8.self))
+                    }
+                }
+                return out
+            }
+        }
+    }
+}

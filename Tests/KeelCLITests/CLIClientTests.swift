@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KeelCore
+import KeelRegistry
+import KeelServer
+import KeelServing
+import KeelTestSupport
+import Logging
+import Testing
+
+@testable import keel
+
+/// The `keel models|keys|audit` commands against a live in-process server on loopback.
+@Suite struct CLIClientTests {
+    static func liveApp() async throws -> (Registry, String, some ApplicationProtocol) {
+        let registry = try await TestRegistry.make(.sqlite)
+        let admin = try #require(try await registry.keys.bootstrapAdmin(environmentKey: nil))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let manager = ModelManager(repository: nil, metrics: ServingMetrics(), logger: logger)
+        var configuration = ServerConfiguration()
+        configuration.maxBodyBytes = 8 << 20
+        let app = Application(
+            router: KeelApplication.router(manager: manager, configuration: configuration, registry: registry),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+        return (registry, admin, app)
+    }
+
+    static func run(_ arguments: [String]) async throws {
+        var command = try Keel.parseAsRoot(arguments)
+        if var asyncCommand = command as? AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try command.run()
+        }
+    }
+
+    @Test func registerGatePromoteAndKeysThroughTheCommands() async throws {
+        let (registry, admin, app) = try await Self.liveApp()
+        let model = TestRegistry.churnFolder.appendingPathComponent("1/model.json").path
+        let schema = TestRegistry.churnFolder.appendingPathComponent("config.yaml").path
+        let metrics = TestStores.temporaryDirectory().appendingPathComponent("metrics.json")
+        try Data(#"{"roc_auc": 0.8}"#.utf8).write(to: metrics)
+        try await app.test(.live) { client in
+            let common = ["--server", "http://127.0.0.1:\(client.port!)", "--api-key", admin]
+            try await Self.run(["models", "register", "churn", model, "--schema", schema, "--metrics", metrics.path, "--tag", "team=growth"] + common)
+            try await Self.run(["models", "gate", "set", "churn", "roc_auc >= 0.85"] + common)
+            // The gate fails: promote exits non-zero and nothing moves.
+            await #expect(throws: (any Error).self) { try await Self.run(["models", "promote", "churn", "1"] + common) }
+            #expect(try await registry.aliases("churn").isEmpty)
+            try await Self.run(["models", "promote", "churn", "1", "--force"] + common)
+            try await Self.run(["models", "alias", "set", "churn", "staging", "1"] + common)
+            try await Self.run(["models", "list", "--json"] + common)
+            try await Self.run(["models", "compare", "churn"] + common)
+            try await Self.run(["keys", "create", "--role", "viewer", "--name", "dash"] + common)
+            try await Self.run(["audit", "--target", "churn"] + common)
+            // A missing key is refused.
+            await #expect(throws: (any Error).self) {
+                try await Self.run(["models", "delete", "churn", "1", "--server", "http://127.0.0.1:\(client.port!)", "--api-key", "keel_wrong_key_000000000"])
+            }
+        }
+        let version = try await registry.version("churn", 1)
+        #expect(version.tags == ["team": "growth"])
+        #expect(version.metrics["roc_auc"] == 0.8)
+        #expect(version.configYAML?.contains("risk_bands") == true)
+        #expect(try await registry.aliases("churn").map(\.alias) == ["production", "staging"])
+        #expect(version.status == .production)
+        #expect(try await registry.keys.list().map(\.name).contains("dash"))
+        #expect(try await registry.audit(target: "churn").contains { $0.action == "gate.override" })
+    }
+
+    @Test func tablesPadColumns() {
+        let text = Table.render(["NAME", "V"], [["churn", "12"], ["x", "3"]])
+        #expect(text == "NAME   V\nchurn  12\nx      3")
+    }
+}
