@@ -25,6 +25,9 @@ import Testing
             let p = try #require(predictions[2]["probability"]?.doubleValue)
             #expect(abs(p - 0.75094116) < 1e-6)
             #expect(predictions[2]["scores"]?["churn"]?.doubleValue.map { abs($0 - p) < 1e-9 } == true)
+            let ready = try TestServer.json(try await client.execute(uri: "/v1/models/churn", method: .get))
+            #expect(ready["ready"] == .bool(true))
+            #expect(try await client.execute(uri: "/v1/models/ghost", method: .get).status == .notFound)
             // The same through the versioned path.
             let v = try await client.execute(uri: "/v1/models/churn/versions/1:predict", method: .post, body: try TestServer.bytes(Self.records))
             #expect(v.status == .ok)

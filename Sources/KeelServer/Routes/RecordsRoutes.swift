@@ -8,6 +8,12 @@ struct RecordsRoutes {
     let maxBodyBytes: Int
 
     func register(on router: Router<KeelRequestContext>) {
+        // KServe v1 model readiness: 200 with {"name","ready"} once the model serves.
+        router.get("/v1/models/{model}") { _, context in
+            guard let name = context.parameters.get("model") else { throw KeelError.notFound("no model in path") }
+            _ = try manager.resolve(name)
+            return JSONResponse.value(.object(["name": .string(name), "ready": .bool(true)]))
+        }
         router.post("/v1/models/{model}:predict") { request, context in
             try await predict(request, context, version: nil)
         }
