@@ -414,11 +414,17 @@ def kserve_checks(url: str) -> None:
             return json.dumps(preds[0])
         await acheck("kserve v1 infer (records API /v1/models/churn:predict)", predict)
 
-        try:
+        async def v1_ready():
+            import httpx
             ok = await c.is_model_ready(base, MODEL)
-            note("kserve v1 is_model_ready (GET /v1/models/churn)", f"answered {ok!r}")
-        except Exception as e:  # noqa: BLE001
-            note("kserve v1 is_model_ready (GET /v1/models/churn)", f"not supported: {str(e)[:200]}")
+            expect(ok is True, f"is_model_ready(churn) answered {ok!r}")
+            try:
+                other = await c.is_model_ready(base, "no-such-model")
+                expect(other is False, f"is_model_ready(no-such-model) answered {other!r}")
+            except httpx.HTTPStatusError as e:  # the SDK raises on anything but 2xx/503
+                expect(e.response.status_code == 404, f"no-such-model: status {e.response.status_code}")
+            return "churn True, no-such-model 404"
+        await acheck("kserve v1 is_model_ready (GET /v1/models/{m})", v1_ready)
 
     asyncio.run(run())
 
