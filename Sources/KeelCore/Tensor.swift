@@ -63,10 +63,9 @@ public struct Tensor: Sendable, Equatable {
         if let bad = shape.first(where: { $0 < 0 }) {
             throw .invalidInput("shape \(Tensor.describe(shape)) has negative dimension \(bad)")
         }
-        let expected = Tensor.elementCount(shape)
-        guard expected == data.count else {
+        guard let expected = Tensor.checkedElementCount(shape), expected == data.count else {
             throw .invalidInput(
-                "shape \(Tensor.describe(shape)) needs \(expected) elements, got \(data.count)")
+                "shape \(Tensor.describe(shape)) needs \(Tensor.checkedElementCount(shape).map(String.init) ?? "too many") elements, got \(data.count)")
         }
         self.shape = shape
         self.data = data
@@ -95,6 +94,19 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Product of the dimensions (1 for a scalar).
+    /// Product of the dimensions, or nil when it overflows or a dimension is negative — for
+    /// shapes that come from requests.
+    public static func checkedElementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = p
+        }
+        return n
+    }
+
     public static func elementCount(_ shape: [Int]) -> Int {
         shape.reduce(1, *)
     }

@@ -54,6 +54,10 @@ public enum V2JSONCodec {
         if let bad = shape.first(where: { $0 < 0 }) {
             throw .invalidInput("input '\(name)' has negative dimension \(bad) in shape \(Tensor.describe(shape))")
         }
+        // Hostile shapes must not overflow or reserve memory the body cannot fill.
+        guard let count = Tensor.checkedElementCount(shape), count <= 1 << 40 else {
+            throw .invalidInput("input '\(name)' shape \(Tensor.describe(shape)) has too many elements")
+        }
         let params = try parameters(input["parameters"], field: "input '\(name)' parameters")
         return (name, dataType, shape, params)
     }
@@ -64,7 +68,7 @@ public enum V2JSONCodec {
             throw .invalidInput("input '\(name)' has no 'data'")
         }
         var flat: [JSONValue] = []
-        flat.reserveCapacity(Tensor.elementCount(shape))
+        flat.reserveCapacity(min(Tensor.elementCount(shape), 1 << 20))
         try flatten(data, into: &flat, name: name)
         let expected = Tensor.elementCount(shape)
         guard flat.count == expected else {
