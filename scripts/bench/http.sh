@@ -55,7 +55,7 @@ if ! "$PYTHON" -c 'import fastapi, uvicorn, uvloop, httptools, xgboost, numpy' >
     "$PYTHON" -m pip install -q -r scripts/bench/http_requirements.txt
 fi
 
-KEEL_ORIGIN="given as KEEL_BIN, built $(date -u -r "${KEEL_BIN:-/dev/null}" '+%Y-%m-%d %H:%M UTC' 2>/dev/null || echo '?')"
+KEEL_ORIGIN="given as KEEL_BIN, file time $(date -u -r "${KEEL_BIN:-/dev/null}" '+%Y-%m-%d %H:%M UTC' 2>/dev/null || echo '?')"
 if [[ -z "${KEEL_BIN:-}" ]]; then
     KEEL_ORIGIN="built now"
     log "building keel (release, scratch $SCRATCH)"
@@ -160,7 +160,7 @@ EOF
 
 # ---------------------------------------------------------------- load
 echo "== date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')  host: $(uname -srm)  cores: $(nproc)"
-echo "== keel: $KEEL_BIN ($KEEL_ORIGIN; tree at $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- Sources Package.swift 2>/dev/null || echo ', Sources modified'))  fastapi: $("$PYTHON" -c 'import fastapi, uvicorn, xgboost; print(f"fastapi {fastapi.__version__}, uvicorn {uvicorn.__version__}, xgboost {xgboost.__version__}")')"
+echo "== keel: $KEEL_BIN ($KEEL_ORIGIN; worktree HEAD $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- Sources Package.swift 2>/dev/null || echo ', Sources modified'))  fastapi: $("$PYTHON" -c 'import fastapi, uvicorn, xgboost; print(f"fastapi {fastapi.__version__}, uvicorn {uvicorn.__version__}, xgboost {xgboost.__version__}")')"
 echo "== load before: $(uptime | sed 's/.*load average/load average/')"
 echo "== wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (warm-up ${WARMUP}s each), loopback"
 # CPU accounting per measurement (clock ticks): the whole machine (/proc/stat), the server
