@@ -152,18 +152,24 @@ enum Broadcast {
     static func sourceIndices(_ shape: [Int], to out: [Int]) -> [Int] {
         let count = Tensor.elementCount(out)
         if shape == out { return Array(0..<count) }
-        let s = strides(shape, in: out)
+        return offsets(walking: out, strides: strides(shape, in: out))
+    }
+
+    /// For each position of `shape` in row-major order, the offset `Σ index[d] · strides[d]`:
+    /// an odometer over the shape (shared by broadcasting and reductions).
+    static func offsets(walking shape: [Int], strides s: [Int]) -> [Int] {
+        let count = Tensor.elementCount(shape)
         var result = [Int](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: out.count)
+        var index = [Int](repeating: 0, count: shape.count)
         var offset = 0
         for o in 0..<count {
             result[o] = offset
-            var d = out.count - 1
+            var d = shape.count - 1
             while d >= 0 {
                 index[d] += 1
                 offset += s[d]
-                if index[d] < out[d] { break }
-                offset -= s[d] * out[d]
+                if index[d] < shape[d] { break }
+                offset -= s[d] * shape[d]
                 index[d] = 0
                 d -= 1
             }

@@ -11,29 +11,13 @@ struct ReductionLayout {
         keptShape = shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
         outShape = keepDims ? keptShape : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
         // Input index -> output index: walk the input with an odometer, output strides 0 on reduced axes.
-        let count = shape.reduce(1, *)
         var outStrides = [Int](repeating: 0, count: shape.count)
         var step = 1
         for d in stride(from: shape.count - 1, through: 0, by: -1) where !axes.contains(d) {
             outStrides[d] = step
             step *= shape[d]
         }
-        var target = [Int](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: shape.count)
-        var o = 0
-        for i in 0..<count {
-            target[i] = o
-            var d = shape.count - 1
-            while d >= 0 {
-                index[d] += 1
-                o += outStrides[d]
-                if index[d] < shape[d] { break }
-                o -= outStrides[d] * shape[d]
-                index[d] = 0
-                d -= 1
-            }
-        }
-        self.target = target
+        self.target = Broadcast.offsets(walking: shape, strides: outStrides)
     }
 
     var outCount: Int { outShape.reduce(1, *) }
