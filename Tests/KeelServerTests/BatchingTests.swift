@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Synchronization
 import HummingbirdTesting
 import KeelCore
 import KeelEngine
@@ -8,14 +9,25 @@ import Testing
 @testable import KeelServer
 
 /// Dynamic batching: concurrent requests share engine calls and each gets its own rows back.
-@Suite struct BatchingTests {
+@Suite(.serialized) struct BatchingTests {
     @Test func concurrentRequestsAreCoalescedAndSplitBackInOrder() async throws {
         let manager = try await TestServer.manager(repository: nil)
         var config = ModelConfig()
         config.maxBatchSize = 64
-        try await manager.add(name: "double", version: "1", model: SlowDoubler(delay: 0.005), config: config)
+        let gate = Gate()
+        try await manager.add(name: "double", version: "1", model: GatedDoubler(gate: gate), config: config)
         let served = try manager.resolve("double")
         let requests = 60
+        // The engine holds its first call until every other request has queued behind it, so
+        // coalescing is certain however the test machine schedules tasks.
+        gate.close()
+        let opener = Task {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while served.batcher.queuedRequests < requests - 1, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            gate.open()
+        }
         let results = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
             for i in 0..<requests {
                 group.addTask {
@@ -29,13 +41,14 @@ import Testing
             for try await r in group { all.append(r) }
             return all
         }
+        try await opener.value
         #expect(results.count == requests)
         for (i, y) in results {
             #expect(y == [Float(2 * i), Float(2 * i) + 1], "request \(i) got \(y)")
         }
         let text = String(decoding: manager.metrics.exposition(), as: UTF8.self)
         let executions = try #require(Self.value(text, #"keel_inference_executions_total{model="double",version="1"}"#))
-        // Warm-up is one execution; 60 requests of 5 ms each must have shared calls.
+        // Warm-up, the held call, then 59 queued requests of 2 rows in batches of up to 64 rows.
         #expect(executions < Double(requests) / 2, "executions: \(executions)")
         let batchCount = try #require(Self.value(text, #"keel_inference_batch_size_count{model="double",version="1"}"#))
         let batchSum = try #require(Self.value(text, #"keel_inference_batch_size_sum{model="double",version="1"}"#))
@@ -93,7 +106,18 @@ import Testing
     }
 
     @Test func queueTimeoutFailsWaitingRequests() async throws {
-        let batcher = DynamicBatcher(model: SlowDoubler(delay: 0.05), maxBatchSize: 1, queueTimeout: .milliseconds(10))
+        let gate = Gate()
+        gate.close()
+        let batcher = DynamicBatcher(model: GatedDoubler(gate: gate), maxBatchSize: 1, queueTimeout: .milliseconds(10))
+        // The first request holds the engine until the others have queued and outlived the timeout.
+        let opener = Task {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while batcher.queuedRequests < 3, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            try await Task.sleep(for: .milliseconds(30))
+            gate.open()
+        }
         let results = await withTaskGroup(of: KeelError?.self) { group in
             for i in 0..<4 {
                 group.addTask {
@@ -109,8 +133,9 @@ import Testing
             for await e in group { errors.append(e) }
             return errors
         }
-        #expect(results.contains { $0 == nil })
-        #expect(results.contains { $0?.code == .timeout })
+        try await opener.value
+        #expect(results.filter { $0 == nil }.count == 1)
+        #expect(results.filter { $0?.code == .timeout }.count == 3)
     }
 
     static func value(_ text: String, _ series: String) -> Double? {
@@ -118,5 +143,28 @@ import Testing
             return Double(line.dropFirst(series.count + 1))
         }
         return nil
+    }
+}
+
+/// A latch the test opens once the batcher's queue has filled.
+final class Gate: Sendable {
+    private let isOpen = Mutex(true)
+    func close() { isOpen.withLock { $0 = false } }
+    func open() { isOpen.withLock { $0 = true } }
+    /// Blocks the calling thread until open (at most 10 s).
+    func wait() {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !isOpen.withLock({ $0 }), ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.001) }
+    }
+}
+
+/// Doubles FP32 rows; each call first waits for the gate.
+struct GatedDoubler: LoadedModel {
+    let gate: Gate
+    let metadata = SlowDoubler(delay: 0).metadata
+
+    func infer(_ inputs: [String: Tensor]) throws(KeelError) -> [String: Tensor] {
+        gate.wait()
+        return try SlowDoubler(delay: 0).infer(inputs)
     }
 }
