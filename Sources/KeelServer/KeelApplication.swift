@@ -1,30 +1,61 @@
 import Hummingbird
+import HummingbirdCore
 import KeelCore
 import KeelRegistry
 import KeelServing
 import Logging
+import NIOCore
 import ServiceLifecycle
+
+/// The router Keel serves and the routes it declared (with their access), for tests and the
+/// API document.
+public struct KeelRouter {
+    public let router: Router<KeelRequestContext>
+    public let declared: [DeclaredRoute]
+}
 
 /// Builds the Keel HTTP application: middleware, routes and the model-loading service.
 public enum KeelApplication {
-    /// The router with every route and middleware; tests drive it in-process.
-    /// With a registry, the management API (`/api/v1`) is mounted too.
-    public static func router(manager: ModelManager, configuration: ServerConfiguration, registry: Registry? = nil) -> Router<KeelRequestContext> {
+    /// Every route with its middleware; with a registry, the management API (`/api/v1`) is
+    /// mounted and API keys are checked. Without one, routes that need a key are closed.
+    public static func build(manager: ModelManager, configuration: ServerConfiguration, registry: Registry? = nil, logger: Logger = Logger(label: "keel.http")) -> KeelRouter {
         let router = Router(context: KeelRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: HTTPMetricsMiddleware(metrics: manager.metrics))
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: PathGuardMiddleware())
+        let guardian = AccessGuard(
+            keys: registry?.keys, inferenceRequiresKey: configuration.inferenceRequiresKey, metrics: manager.metrics, logger: logger)
+        let routes = KeelRoutes(router: router, guardian: guardian)
         if let registry {
-            let auth = Authenticator(keys: registry.keys)
-            if configuration.inferenceRequiresKey { router.add(middleware: InferenceAuthMiddleware(authenticator: auth)) }
-            ModelRoutes(registry: registry, auth: auth, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
-            AccessRoutes(registry: registry, auth: auth, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+            ModelRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes, loadTimeout: configuration.loadTimeout).register(on: routes)
+            AccessRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
         }
-        HealthRoutes(manager: manager, metrics: manager.metrics).register(on: router)
-        InferenceRoutes(manager: manager, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
-        RepositoryRoutes(manager: manager).register(on: router)
-        RecordsRoutes(manager: manager, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
-        return router
+        HealthRoutes(manager: manager, metrics: manager.metrics).register(on: routes)
+        InferenceRoutes(manager: manager, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
+        RepositoryRoutes(manager: manager).register(on: routes)
+        RecordsRoutes(manager: manager, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances).register(on: routes)
+        return KeelRouter(router: router, declared: routes.declared)
+    }
+
+    /// The router alone (tests drive it in-process).
+    public static func router(manager: ModelManager, configuration: ServerConfiguration, registry: Registry? = nil) -> Router<KeelRequestContext> {
+        build(manager: manager, configuration: configuration, registry: registry).router
+    }
+
+    /// The HTTP/1 server settings: idle timeout and the slow-client read timeout per connection.
+    public static func server(_ configuration: ServerConfiguration) -> HTTPServerBuilder {
+        let read = TimeAmount(configuration.readTimeout)
+        let idle = TimeAmount(configuration.idleTimeout)
+        return .http1(configuration: .init(
+            additionalChannelHandlers: [RequestReadTimeoutHandler(readTimeout: read, idleTimeout: idle)], idleTimeout: idle))
+    }
+
+    /// Address, server name and the connection cap.
+    public static func applicationConfiguration(_ configuration: ServerConfiguration, logger: Logger) -> ApplicationConfiguration {
+        ApplicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "keel",
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger))
     }
 
     /// The whole application: the server plus a service that loads the repository's models
@@ -33,10 +64,18 @@ public enum KeelApplication {
         manager: ModelManager, configuration: ServerConfiguration, logger: Logger, follower: RegistryFollower? = nil
     ) -> some ApplicationProtocol {
         Application(
-            router: router(manager: manager, configuration: configuration, registry: follower?.registry),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "keel"),
+            router: build(manager: manager, configuration: configuration, registry: follower?.registry, logger: logger).router,
+            server: server(configuration),
+            configuration: applicationConfiguration(configuration, logger: logger),
             services: [ModelLoadingService(manager: manager, follower: follower)],
             logger: logger)
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (s, atto) = duration.components
+        self = .nanoseconds(Int64(clamping: s) &* 1_000_000_000 &+ atto / 1_000_000_000)
     }
 }
 

@@ -3,7 +3,8 @@ import KeelCore
 import Logging
 
 /// Settings of `keel serve`; each comes from a flag, a `KEEL_*` environment variable or
-/// `keel.yaml`, in that order of precedence.
+/// `keel.yaml`, in that order of precedence. Every limit is bounded; the README's
+/// configuration table lists them with their defaults.
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
@@ -12,8 +13,18 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory = URL(fileURLWithPath: "keel-data")
     /// Largest accepted request body.
     public var maxBodyBytes = 64 * 1024 * 1024
-    /// Longest a request may wait in a model's queue before it fails with 504.
+    /// Longest a request may take from arrival to answer (queue wait and execution): 504 after.
     public var requestTimeout: Duration = .seconds(30)
+    /// Most records one records-API request may carry.
+    public var maxInstances = 10_000
+    /// Longest a client may take to send one request's head and body: the connection is closed after.
+    public var readTimeout: Duration = .seconds(30)
+    /// Longest a keep-alive connection may sit idle between requests.
+    public var idleTimeout: Duration = .seconds(60)
+    /// Most client connections open at once; more wait in the listen backlog.
+    public var maxConnections = 1024
+    /// Longest loading and warming up one model version may take (registration, alias moves, startup).
+    public var loadTimeout: Duration = .seconds(60)
     public var logLevel: Logger.Level = .info
     /// `postgres://…` selects PostgreSQL for the registry; nil: SQLite under the data folder.
     public var databaseURL: String?
@@ -32,6 +43,11 @@ extension ServerConfiguration {
         public var dataDirectory: String?
         public var maxBodyBytes: Int?
         public var requestTimeoutMs: Int?
+        public var maxInstances: Int?
+        public var readTimeoutMs: Int?
+        public var idleTimeoutMs: Int?
+        public var maxConnections: Int?
+        public var loadTimeoutMs: Int?
         public var logLevel: String?
         public var databaseURL: String?
         public var inferenceRequiresKey: Bool?
@@ -47,31 +63,44 @@ extension ServerConfiguration {
         func string(_ flag: String?, _ envKey: String, _ fileKey: String) -> String? {
             flag ?? env[envKey] ?? file[fileKey].map { "\($0)" }
         }
-        func int(_ flag: Int?, _ envKey: String, _ fileKey: String) throws(KeelError) -> Int? {
-            if let flag { return flag }
-            guard let text = env[envKey] ?? file[fileKey].map({ "\($0)" }) else { return nil }
-            guard let v = Int(text) else { throw .invalidInput("\(envKey) / \(fileKey) must be an integer, got '\(text)'") }
-            return v
+        func int(_ flag: Int?, _ envKey: String, _ fileKey: String, _ range: ClosedRange<Int>) throws(KeelError) -> Int? {
+            let value: Int
+            if let flag {
+                value = flag
+            } else {
+                guard let text = env[envKey] ?? file[fileKey].map({ "\($0)" }) else { return nil }
+                guard let v = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                    throw .invalidInput("\(envKey) / \(fileKey) must be an integer, got '\(text.prefix(40))'")
+                }
+                value = v
+            }
+            guard range.contains(value) else {
+                throw .invalidInput("\(envKey) / \(fileKey) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        func milliseconds(_ flag: Int?, _ envKey: String, _ fileKey: String, _ range: ClosedRange<Int>) throws(KeelError) -> Duration? {
+            try int(flag, envKey, fileKey, range).map { .milliseconds($0) }
         }
         var s = ServerConfiguration()
         s.host = string(flags.host, "KEEL_HOST", "host") ?? s.host
-        s.port = try int(flags.port, "KEEL_PORT", "port") ?? s.port
-        guard (0...65535).contains(s.port) else { throw .invalidInput("port \(s.port) is out of range 0...65535") }
+        s.port = try int(flags.port, "KEEL_PORT", "port", 0...65535) ?? s.port
         if let dir = string(flags.dataDirectory, "KEEL_DATA_DIR", "data_dir") { s.dataDirectory = URL(fileURLWithPath: dir) }
         if let repo = string(flags.modelRepository, "KEEL_MODEL_REPOSITORY", "model_repository") {
             s.modelRepository = URL(fileURLWithPath: repo)
         } else if defaultRepositoryExists {
             s.modelRepository = URL(fileURLWithPath: "models")
         }
-        s.maxBodyBytes = try int(flags.maxBodyBytes, "KEEL_MAX_BODY_BYTES", "max_body_bytes") ?? s.maxBodyBytes
-        guard s.maxBodyBytes > 0 else { throw .invalidInput("max body bytes must be positive") }
-        if let ms = try int(flags.requestTimeoutMs, "KEEL_REQUEST_TIMEOUT_MS", "request_timeout_ms") {
-            guard ms > 0 else { throw .invalidInput("request timeout must be positive") }
-            s.requestTimeout = .milliseconds(ms)
-        }
+        s.maxBodyBytes = try int(flags.maxBodyBytes, "KEEL_MAX_BODY_BYTES", "max_body_bytes", 1...(1 << 30)) ?? s.maxBodyBytes
+        s.requestTimeout = try milliseconds(flags.requestTimeoutMs, "KEEL_REQUEST_TIMEOUT_MS", "request_timeout_ms", 1...3_600_000) ?? s.requestTimeout
+        s.maxInstances = try int(flags.maxInstances, "KEEL_MAX_INSTANCES", "max_instances", 1...1_000_000) ?? s.maxInstances
+        s.readTimeout = try milliseconds(flags.readTimeoutMs, "KEEL_READ_TIMEOUT_MS", "read_timeout_ms", 1...3_600_000) ?? s.readTimeout
+        s.idleTimeout = try milliseconds(flags.idleTimeoutMs, "KEEL_IDLE_TIMEOUT_MS", "idle_timeout_ms", 1...3_600_000) ?? s.idleTimeout
+        s.maxConnections = try int(flags.maxConnections, "KEEL_MAX_CONNECTIONS", "max_connections", 1...1_000_000) ?? s.maxConnections
+        s.loadTimeout = try milliseconds(flags.loadTimeoutMs, "KEEL_LOAD_TIMEOUT_MS", "load_timeout_ms", 1...3_600_000) ?? s.loadTimeout
         if let level = string(flags.logLevel, "KEEL_LOG_LEVEL", "log_level") {
             guard let l = Logger.Level(rawValue: level.lowercased()) else {
-                throw .invalidInput("log level '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
+                throw .invalidInput("log level '\(level.prefix(40))' is not one of trace, debug, info, notice, warning, error, critical")
             }
             s.logLevel = l
         }

@@ -33,25 +33,32 @@ public final class ModelManager: Sendable {
         var aliases: [String: String] = [:]
         /// Version unversioned requests go to (the `production` alias); nil: the highest.
         var defaultVersion: String?
+        /// Served from the registry (by a `RegistryFollower`): the repository API may not
+        /// load, replace or unload it.
+        var fromRegistry = false
     }
 
     public let repository: ModelRepository?
     public let metrics: ServingMetrics
     let loader: ModelLoader
     let logger: Logger
-    let queueTimeout: Duration
+    /// Longest a request may take from arrival to answer (queue and execution).
+    let requestTimeout: Duration
+    /// Longest loading and warming up one version may take.
+    public let loadTimeout: Duration
     private let models = Mutex<[String: Entry]>([:])
     private let startupDone = Mutex(false)
 
     public init(
         repository: ModelRepository?, metrics: ServingMetrics, loader: ModelLoader = ModelLoader(),
-        logger: Logger = Logger(label: "keel.models"), queueTimeout: Duration = .seconds(30)
+        logger: Logger = Logger(label: "keel.models"), requestTimeout: Duration = .seconds(30), loadTimeout: Duration = .seconds(60)
     ) {
         self.repository = repository
         self.metrics = metrics
         self.loader = loader
         self.logger = logger
-        self.queueTimeout = queueTimeout
+        self.requestTimeout = requestTimeout
+        self.loadTimeout = loadTimeout
     }
 
     /// True once the startup load has finished (whatever each model's outcome).
@@ -63,7 +70,7 @@ public final class ModelManager: Sendable {
         if let repository {
             do {
                 for entry in try repository.index() {
-                    if !aliases(of: entry.name).isEmpty {
+                    if isFromRegistry(entry.name) {
                         logger.warning("repository model shadowed by the registry model of the same name", metadata: ["model": "\(entry.name)"])
                         continue
                     }
@@ -83,13 +90,17 @@ public final class ModelManager: Sendable {
     /// (Re)loads a model and all its versions from the repository, warming each up; the old
     /// versions keep serving until the new ones are ready, then are swapped out atomically.
     public func load(_ name: String) async throws(KeelError) {
+        try ResourceName.validate(name, what: "model name")
+        if isFromRegistry(name) {
+            throw KeelError(.conflict, "model '\(name)' is served from the registry; the repository cannot load over it (move its aliases with the management API)")
+        }
         guard let repository, let entry = repository.entry(named: name) else {
             throw .notFound("model '\(name)' is not in the model repository")
         }
         models.withLock { m in
             if m[name] == nil { m[name] = Entry(state: .loading) }
         }
-        do {
+        do throws(KeelError) {
             let config = try repository.config(for: entry)
             var loaded: [String: ServedVersion] = [:]
             for (version, file) in entry.versions {
@@ -97,19 +108,31 @@ public final class ModelManager: Sendable {
                 loaded[v.version] = v
             }
             let order = entry.versions.map { String($0.version) }
-            models.withLock { m in
+            let replaced = models.withLock { m -> Bool in
+                // A registry follower may have taken the name while this loaded: it wins.
+                if m[name]?.fromRegistry == true { return false }
                 m[name] = Entry(versions: loaded, order: order, state: .ready, reason: nil)
+                return true
+            }
+            guard replaced else {
+                throw KeelError(.conflict, "model '\(name)' is served from the registry; the repository cannot load over it")
             }
             logger.info("model ready", metadata: ["model": "\(name)", "versions": "\(order.joined(separator: ","))"])
         } catch {
             models.withLock { m in
                 var e = m[name] ?? Entry()
+                guard !e.fromRegistry else { return }
                 if e.versions.isEmpty { e.state = .unavailable }
                 e.reason = error.message
                 m[name] = e
             }
             throw error
         }
+    }
+
+    /// Whether a registry follower serves (or tried to serve) this name.
+    public func isFromRegistry(_ name: String) -> Bool {
+        models.withLock { $0[name]?.fromRegistry ?? false }
     }
 
     /// Registers an already loaded model (used by tests and embedders).
@@ -130,35 +153,32 @@ public final class ModelManager: Sendable {
 
     private func loadVersion(name: String, version: String, file: URL, config: ModelConfig) async throws(KeelError) -> ServedVersion {
         guard let data = FileManager.default.contents(atPath: file.path) else {
-            throw .invalidModel("cannot read \(file.path)")
+            throw .invalidModel("cannot read the model file of \(name) version \(version)")
         }
         return try await prepare(name: name, version: version, bytes: [UInt8](data), filename: file.lastPathComponent, config: config)
     }
 
     /// Wraps an already loaded model for serving and warms it up, without serving it yet.
     public func prepare(name: String, version: String, model: any LoadedModel, config: ModelConfig = ModelConfig()) async throws(KeelError) -> ServedVersion {
+        try ModelVetting.check(model: model, config: config, what: "\(name) version \(version)")
         let served = ServedVersion(
             modelName: name, version: version, model: model, config: config,
-            metrics: metrics.version(model: name, version: version), queueTimeout: queueTimeout)
-        _ = try await served.batcher.infer(served.warmUpInputs())
+            metrics: metrics.version(model: name, version: version), requestTimeout: requestTimeout)
+        _ = try await served.batcher.infer(try ModelVetting.warmUpInputs(model.metadata))
         return served
     }
 
-    /// Loads a model version from its bytes, checks its feature schema and warms it up; it
-    /// serves nothing until `install` (or `add`) puts it in place.
+    /// Loads a model version from its bytes, checks its configuration against it and warms it
+    /// up, all within the load limit; it serves nothing until `install` (or `add`) puts it in place.
     public func prepare(name: String, version: String, bytes: [UInt8], filename: String, config: ModelConfig) async throws(KeelError) -> ServedVersion {
         let t0 = ContinuousClock.now
-        let model = try loader.load(ModelArtifact(bytes: bytes, filename: filename))
-        let metrics = self.metrics.version(model: name, version: version)
-        let served = ServedVersion(modelName: name, version: version, model: model, config: config, metrics: metrics, queueTimeout: queueTimeout)
-        if let schema = config.featureSchema, schema.layout == .vector {
-            let expected = model.metadata.inputs.first { $0.name == schema.inputName }
-            guard let width = expected?.shape.last, width == schema.width || width < 0 else {
-                throw .invalidModel("\(name)/config.yaml: feature schema makes \(schema.width) columns in '\(schema.inputName)', but version \(version) expects \(expected.map { Tensor.describe($0.shape) } ?? "no such input")")
-            }
+        let loader = self.loader
+        let what = "\(name) version \(version)"
+        let model = try await BoundedCall.run(limit: loadTimeout, what: "loading \(what)") { () throws(KeelError) -> any LoadedModel in
+            try ModelVetting.vet(bytes: bytes, filename: filename, config: config, loader: loader, what: what)
         }
-        // Warm up: one real engine call so the first request pays no first-touch costs.
-        _ = try model.infer(served.warmUpInputs())
+        let metrics = self.metrics.version(model: name, version: version)
+        let served = ServedVersion(modelName: name, version: version, model: model, config: config, metrics: metrics, requestTimeout: requestTimeout)
         let (s, atto) = (ContinuousClock.now - t0).components
         metrics.loadSeconds.record(Double(s) + Double(atto) / 1e18)
         return served
@@ -175,7 +195,9 @@ public final class ModelManager: Sendable {
             if order.isEmpty {
                 m[name] = nil
             } else {
-                m[name] = Entry(versions: byVersion, order: order, state: .ready, reason: nil, aliases: aliases, defaultVersion: defaultVersion)
+                m[name] = Entry(
+                    versions: byVersion, order: order, state: .ready, reason: nil, aliases: aliases, defaultVersion: defaultVersion,
+                    fromRegistry: true)
             }
         }
         logger.info("model installed", metadata: [
@@ -194,10 +216,29 @@ public final class ModelManager: Sendable {
         models.withLock { $0[name]?.aliases ?? [:] }
     }
 
-    /// Stops serving a model. Requests already running on it finish normally.
+    /// Marks a registry model that cannot serve any version (e.g. its production artifact
+    /// fails to load at startup) as UNAVAILABLE with the reason; versions it still serves stay.
+    public func markUnavailable(name: String, reason: String) {
+        models.withLock { m in
+            var e = m[name] ?? Entry()
+            if !e.fromRegistry {
+                // The registry claims the name: a repository model of that name stops serving.
+                e = Entry(fromRegistry: true)
+            }
+            e.reason = reason
+            if e.versions.isEmpty { e.state = .unavailable }
+            m[name] = e
+        }
+    }
+
+    /// Stops serving a repository model. Requests already running on it finish normally.
+    /// Registry models are refused: what they serve follows their aliases.
     public func unload(_ name: String) throws(KeelError) {
         try models.withLock { m throws(KeelError) in
             guard var e = m[name] else { throw .notFound("unknown model '\(name)'") }
+            guard !e.fromRegistry else {
+                throw KeelError(.conflict, "model '\(name)' is served from the registry; remove or move its aliases with the management API instead")
+            }
             e.versions = [:]
             e.order = []
             e.state = .unavailable
@@ -222,7 +263,10 @@ public final class ModelManager: Sendable {
             return v
         }
         if let preferred = entry.defaultVersion, let v = entry.versions[preferred] { return v }
-        return entry.versions[latest]!
+        guard let v = entry.versions[latest] else {
+            throw KeelError(.unavailable, "model '\(name)' is not ready (its versions are being replaced)")
+        }
+        return v
     }
 
     /// Version strings of a model, ascending.

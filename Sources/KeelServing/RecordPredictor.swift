@@ -4,13 +4,19 @@ import KeelCore
 /// version's feature schema into tensors, through the batcher, and the outputs are turned
 /// into `{id, label, probability, risk_band, scores}` (classifiers) or `{id, prediction}`.
 public enum RecordPredictor {
-    /// Parses `{"instances": [{…}, …]}` into records.
-    public static func decodeInstances(_ body: [UInt8]) throws(KeelError) -> [[String: JSONValue]] {
+    /// Records one request may carry unless the server says otherwise.
+    public static let defaultMaxInstances = 10_000
+
+    /// Parses `{"instances": [{…}, …]}` into records; more than `maxInstances` is a 413.
+    public static func decodeInstances(_ body: [UInt8], maxInstances: Int = defaultMaxInstances) throws(KeelError) -> [[String: JSONValue]] {
         let doc = try JSONParser.parse(body, errorCode: .invalidInput)
         guard let instances = doc["instances"]?.arrayValue else {
             throw .invalidInput("request body must be {\"instances\": [{feature: value, …}, …]}")
         }
         guard !instances.isEmpty else { throw .invalidInput("'instances' is empty") }
+        guard instances.count <= maxInstances else {
+            throw KeelError(.payloadTooLarge, "'instances' holds \(instances.count) records; one request may carry at most \(maxInstances) (split it, or use a batch job)")
+        }
         var records: [[String: JSONValue]] = []
         records.reserveCapacity(instances.count)
         for (i, v) in instances.enumerated() {
@@ -58,7 +64,7 @@ public enum RecordPredictor {
             let classes = probabilities.shape[1]
             var labels = served.classLabels
             if labels.count != classes { labels = (0..<classes).map(String.init) }
-            let positive = min(served.config.positiveClass ?? (classes - 1), classes - 1)
+            let positive = max(0, min(served.config.positiveClass ?? (classes - 1), classes - 1))
             for r in 0..<n {
                 if r > 0 { w.raw(",") }
                 openPrediction(&w, idField: idField, record: records[r])

@@ -11,7 +11,7 @@ public final class ServedVersion: Sendable {
     public let batcher: DynamicBatcher
     public let metrics: VersionMetrics
 
-    init(modelName: String, version: String, model: any LoadedModel, config: ModelConfig, metrics: VersionMetrics, queueTimeout: Duration) {
+    init(modelName: String, version: String, model: any LoadedModel, config: ModelConfig, metrics: VersionMetrics, requestTimeout: Duration) {
         self.modelName = modelName
         self.version = version
         self.model = model
@@ -20,7 +20,7 @@ public final class ServedVersion: Sendable {
         batcher = DynamicBatcher(
             model: model, maxBatchSize: config.maxBatchSize,
             maxQueueDelay: .microseconds(config.maxQueueDelayMicroseconds),
-            instances: config.instanceCount, queueTimeout: queueTimeout, metrics: metrics)
+            instances: config.instanceCount, requestTimeout: requestTimeout, metrics: metrics)
     }
 
     public var metadata: ModelMetadata { model.metadata }
@@ -30,14 +30,15 @@ public final class ServedVersion: Sendable {
         config.labels ?? model.metadata.classLabels
     }
 
-    /// Runs a request through the batcher, recording request metrics.
-    public func infer(_ inputs: [String: Tensor]) async throws(KeelError) -> [String: Tensor] {
+    /// Runs a request through the batcher, recording request metrics; answers by `deadline`
+    /// (default: the server's request timeout from now) or fails with 504.
+    public func infer(_ inputs: [String: Tensor], deadline: ContinuousClock.Instant? = nil) async throws(KeelError) -> [String: Tensor] {
         let t0 = ContinuousClock.now
         metrics.inFlight.increment()
         defer { metrics.inFlight.decrement() }
         do {
             try validate(inputs)
-            let out = try await batcher.infer(inputs)
+            let out = try await batcher.infer(inputs, deadline: deadline)
             metrics.successes.increment()
             metrics.rows.increment(by: Int64(inputs.values.first?.shape.first ?? 0))
             metrics.requestDuration.recordInterval(ContinuousClock.now - t0)
@@ -61,32 +62,5 @@ public final class ServedVersion: Sendable {
             }
             try signature.validate(tensor)
         }
-    }
-
-    /// Zero-filled inputs of one row, for warm-up.
-    func warmUpInputs() -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
-        for s in model.metadata.inputs {
-            let shape = s.shape.enumerated().map { $0.offset == 0 && $0.element < 0 ? 1 : max($0.element, 1) }
-            let n = Tensor.elementCount(shape)
-            let data: TensorData
-            switch s.dataType {
-            case .bool: data = .bool(Array(repeating: false, count: n))
-            case .int8: data = .int8(Array(repeating: 0, count: n))
-            case .int16: data = .int16(Array(repeating: 0, count: n))
-            case .int32: data = .int32(Array(repeating: 0, count: n))
-            case .int64: data = .int64(Array(repeating: 0, count: n))
-            case .uint8: data = .uint8(Array(repeating: 0, count: n))
-            case .uint16: data = .uint16(Array(repeating: 0, count: n))
-            case .uint32: data = .uint32(Array(repeating: 0, count: n))
-            case .uint64: data = .uint64(Array(repeating: 0, count: n))
-            case .fp16: data = .fp16(Array(repeating: 0, count: n))
-            case .fp32: data = .fp32(Array(repeating: 0, count: n))
-            case .fp64: data = .fp64(Array(repeating: 0, count: n))
-            case .bytes: data = .bytes(Array(repeating: [], count: n))
-            }
-            out[s.name] = Tensor(unchecked: shape, data: data)
-        }
-        return out
     }
 }

@@ -11,6 +11,7 @@ public final class ServingMetrics: Sendable {
     let factory: PrometheusMetricsFactory
     private let perVersion = Mutex<[String: VersionMetrics]>([:])
     private let perRoute = Mutex<[String: RouteMetrics]>([:])
+    private let authFailures = Mutex<[String: CoreMetrics.Counter]>([:])
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -53,6 +54,20 @@ public final class ServingMetrics: Sendable {
             cache[key] = m
             return m
         }
+    }
+}
+
+extension ServingMetrics {
+    /// Counts a refused authentication (`keel_auth_failures_total{reason}`): missing, invalid
+    /// or forbidden key, or no keys configured.
+    public func authFailure(reason: String) {
+        let counter = authFailures.withLock { cache in
+            if let c = cache[reason] { return c }
+            let c = CoreMetrics.Counter(label: "keel_auth_failures_total", dimensions: [("reason", reason)], factory: factory)
+            cache[reason] = c
+            return c
+        }
+        counter.increment()
     }
 }
 

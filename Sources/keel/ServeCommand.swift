@@ -17,8 +17,10 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set by an environment variable (KEEL_HOST, KEEL_PORT,
             KEEL_MODEL_REPOSITORY, KEEL_DATA_DIR, KEEL_MAX_BODY_BYTES, KEEL_REQUEST_TIMEOUT_MS,
-            KEEL_LOG_LEVEL, KEEL_DATABASE_URL, KEEL_INFERENCE_REQUIRES_KEY) or in keel.yaml (host, port, model_repository, data_dir, max_body_bytes,
-            request_timeout_ms, log_level, database_url, inference_requires_key). Flags win over the environment, which wins over the file.
+            KEEL_MAX_INSTANCES, KEEL_READ_TIMEOUT_MS, KEEL_IDLE_TIMEOUT_MS, KEEL_MAX_CONNECTIONS,
+            KEEL_LOAD_TIMEOUT_MS, KEEL_LOG_LEVEL, KEEL_DATABASE_URL, KEEL_INFERENCE_REQUIRES_KEY) or in
+            keel.yaml (the same names in lower case without KEEL_). Flags win over the environment,
+            which wins over the file.
             With no model repository given, ./models (the bundled demo churn model) is served.
             """
     )
@@ -28,7 +30,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("model-repository"), help: "Model repository folder: <dir>/<model>/<version>/model.*") var modelRepository: String?
     @Option(name: .customLong("data-dir"), help: "Data folder (default ./keel-data).") var dataDir: String?
     @Option(name: .customLong("max-body-bytes"), help: "Largest accepted request body (default 64 MiB).") var maxBodyBytes: Int?
-    @Option(name: .customLong("request-timeout-ms"), help: "Longest a request may queue for a model (default 30000).") var requestTimeoutMs: Int?
+    @Option(name: .customLong("request-timeout-ms"), help: "Longest a request may take from arrival to answer, queue and execution (default 30000).") var requestTimeoutMs: Int?
+    @Option(name: .customLong("max-instances"), help: "Most records in one records-API request (default 10000).") var maxInstances: Int?
+    @Option(name: .customLong("read-timeout-ms"), help: "Longest a client may take to send a request's head and body (default 30000).") var readTimeoutMs: Int?
+    @Option(name: .customLong("idle-timeout-ms"), help: "Longest a keep-alive connection may sit idle (default 60000).") var idleTimeoutMs: Int?
+    @Option(name: .customLong("max-connections"), help: "Most client connections open at once (default 1024).") var maxConnections: Int?
+    @Option(name: .customLong("load-timeout-ms"), help: "Longest loading and warming up one model version may take (default 60000).") var loadTimeoutMs: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).") var logLevel: String?
     @Option(name: .customLong("config"), help: "Configuration file (default ./keel.yaml if present).") var configFile: String?
     @Option(name: .customLong("database-url"), help: "postgres://user:password@host:port/db for a shared registry (default: SQLite in the data folder).") var databaseURL: String?
@@ -43,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let manager = ModelManager(
             repository: settings.modelRepository.map { ModelRepository(directory: $0) },
-            metrics: ServingMetrics(), logger: logger, queueTimeout: settings.requestTimeout)
+            metrics: ServingMetrics(), logger: logger, requestTimeout: settings.requestTimeout, loadTimeout: settings.loadTimeout)
         logger.info("starting", metadata: [
             "address": "\(settings.host):\(settings.port)",
             "model_repository": "\(settings.modelRepository?.path ?? "none")",
@@ -87,6 +94,11 @@ enum Settings {
         flags.dataDirectory = c.dataDir
         flags.maxBodyBytes = c.maxBodyBytes
         flags.requestTimeoutMs = c.requestTimeoutMs
+        flags.maxInstances = c.maxInstances
+        flags.readTimeoutMs = c.readTimeoutMs
+        flags.idleTimeoutMs = c.idleTimeoutMs
+        flags.maxConnections = c.maxConnections
+        flags.loadTimeoutMs = c.loadTimeoutMs
         flags.logLevel = c.logLevel
         flags.databaseURL = c.databaseURL
         flags.inferenceRequiresKey = c.inferenceRequiresKey ? true : nil

@@ -105,37 +105,70 @@ import Testing
         }
     }
 
-    @Test func queueTimeoutFailsWaitingRequests() async throws {
+    @Test func requestsPastTheirDeadlineGet504WhetherQueuedOrRunning() async throws {
         let gate = Gate()
         gate.close()
-        let batcher = DynamicBatcher(model: GatedDoubler(gate: gate), maxBatchSize: 1, queueTimeout: .milliseconds(10))
-        // The first request holds the engine until the others have queued and outlived the timeout.
-        let opener = Task {
-            let deadline = ContinuousClock.now + .seconds(10)
-            while batcher.queuedRequests < 3, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(1))
-            }
-            try await Task.sleep(for: .milliseconds(30))
-            gate.open()
-        }
-        let results = await withTaskGroup(of: KeelError?.self) { group in
-            for i in 0..<4 {
-                group.addTask {
-                    do {
-                        _ = try await batcher.infer(["x": Tensor(unchecked: [1, 1], data: .fp32([Float(i)]))])
-                        return nil
-                    } catch {
-                        return error as? KeelError
-                    }
+        let batcher = DynamicBatcher(model: GatedDoubler(gate: gate), maxBatchSize: 1, requestTimeout: .milliseconds(50))
+        // The first request holds the engine; three more queue behind it. The queued ones are
+        // answered with 504 at their deadline while the engine is still held; the running one
+        // gets 504, not its late result, as soon as the engine lets go.
+        let finished = FinishOrder()
+        let tasks = (0..<4).map { i in
+            Task { () -> KeelError? in
+                defer { finished.record("\(i)") }
+                do {
+                    _ = try await batcher.infer(["x": Tensor(unchecked: [1, 1], data: .fp32([Float(i)]))])
+                    return nil
+                } catch {
+                    return error as? KeelError
                 }
             }
-            var errors: [KeelError?] = []
-            for await e in group { errors.append(e) }
-            return errors
         }
-        try await opener.value
-        #expect(results.filter { $0 == nil }.count == 1)
-        #expect(results.filter { $0?.code == .timeout }.count == 3)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while finished.order.count < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(finished.order.count == 3, "queued requests were not answered while the engine was held")
+        gate.open()
+        var codes: [KeelError.Code?] = []
+        for t in tasks { codes.append(await t.value?.code) }
+        #expect(codes.allSatisfy { $0 == .timeout }, "\(codes)")
+    }
+
+    @Test func aRequestThatMissedItsDeadlineIsNeverRun() async throws {
+        let gate = Gate()
+        gate.close()
+        let counter = CallCounter()
+        let batcher = DynamicBatcher(model: CountingDoubler(gate: gate, calls: counter), maxBatchSize: 1, requestTimeout: .milliseconds(30))
+        async let first: Void = { _ = try? await batcher.infer(["x": Tensor(unchecked: [1, 1], data: .fp32([1]))]) }()
+        try await Task.sleep(for: .milliseconds(5))
+        async let second: Void = { _ = try? await batcher.infer(["x": Tensor(unchecked: [1, 1], data: .fp32([2]))]) }()
+        try await Task.sleep(for: .milliseconds(100))
+        gate.open()
+        _ = await (first, second)
+        try await Task.sleep(for: .milliseconds(50))
+        // The held call ran; the queued request that timed out meanwhile was dropped, not run.
+        #expect(counter.value == 1)
+    }
+
+    @Test func aLargeRequestDoesNotStarveSmallOnes() async throws {
+        let manager = try await TestServer.manager(repository: nil)
+        var config = ModelConfig()
+        config.maxBatchSize = 4
+        try await manager.add(name: "double", version: "1", model: SlowDoubler(delay: 0.01), config: config)
+        let served = try manager.resolve("double")
+        let finish = FinishOrder()
+        // 200 rows in chunks of 4: 50 engine calls of 10 ms each.
+        let large = Task {
+            let x = Tensor(unchecked: [200, 1], data: .fp32((0..<200).map(Float.init)))
+            let y = try await served.infer(["x": x])["y"]?.floats
+            finish.record("large")
+            return y
+        }
+        try await Task.sleep(for: .milliseconds(30))
+        let small = try await served.infer(["x": Tensor(unchecked: [1, 1], data: .fp32([21]))])["y"]?.floats
+        finish.record("small")
+        #expect(small == [42])
+        #expect(try await large.value == (0..<200).map { Float(2 * $0) })
+        #expect(finish.order == ["small", "large"])
     }
 
     static func value(_ text: String, _ series: String) -> Double? {
@@ -167,4 +200,31 @@ struct GatedDoubler: LoadedModel {
         gate.wait()
         return try SlowDoubler(delay: 0).infer(inputs)
     }
+}
+
+/// Counts engine calls.
+final class CallCounter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
+
+/// A gated doubler that counts its calls (the warm-up-free batcher tests call it directly).
+struct CountingDoubler: LoadedModel {
+    let gate: Gate
+    let calls: CallCounter
+    let metadata = SlowDoubler(delay: 0).metadata
+
+    func infer(_ inputs: [String: Tensor]) throws(KeelError) -> [String: Tensor] {
+        calls.increment()
+        gate.wait()
+        return try SlowDoubler(delay: 0).infer(inputs)
+    }
+}
+
+/// The order in which tasks finished.
+final class FinishOrder: Sendable {
+    private let names = Mutex<[String]>([])
+    func record(_ name: String) { names.withLock { $0.append(name) } }
+    var order: [String] { names.withLock { $0 } }
 }

@@ -66,11 +66,13 @@ import Testing
 
     @Test func repositoryIndexLoadAndUnload() async throws {
         let manager = try await TestServer.manager()
-        try await TestServer.app(manager).test(.router) { client in
+        let (app, _, _, keys) = try await TestServer.secured(manager)
+        let deployer = TestServer.bearer(keys.deployer, json: false)
+        try await app.test(.router) { client in
             let index = try TestServer.json(try await client.execute(uri: "/v2/repository/index", method: .post))
             #expect(index.arrayValue?.first?["name"] == "churn")
             #expect(index.arrayValue?.first?["state"] == "READY")
-            #expect(try await client.execute(uri: "/v2/repository/models/churn/unload", method: .post).status == .ok)
+            #expect(try await client.execute(uri: "/v2/repository/models/churn/unload", method: .post, headers: deployer).status == .ok)
             let gone = try await client.execute(uri: "/v2/models/churn/ready", method: .get)
             #expect(gone.status == .serviceUnavailable)
             let after = try TestServer.json(try await client.execute(uri: "/v2/repository/index", method: .post))
@@ -79,9 +81,9 @@ import Testing
             #expect(readyOnly == .array([]))
             let bad = try await client.execute(uri: "/v2/repository/index", method: .post, body: TestServer.body("{"))
             #expect(bad.status == .badRequest)
-            #expect(try await client.execute(uri: "/v2/repository/models/churn/load", method: .post).status == .ok)
+            #expect(try await client.execute(uri: "/v2/repository/models/churn/load", method: .post, headers: deployer).status == .ok)
             #expect(try await client.execute(uri: "/v2/models/churn/ready", method: .get).status == .ok)
-            let missing = try await client.execute(uri: "/v2/repository/models/ghost/load", method: .post)
+            let missing = try await client.execute(uri: "/v2/repository/models/ghost/load", method: .post, headers: deployer)
             #expect(missing.status == .notFound)
         }
     }

@@ -3,8 +3,10 @@ import Hummingbird
 import HummingbirdTesting
 import KeelCore
 import KeelEngine
+import KeelRegistry
 import KeelServer
 import KeelServing
+import KeelTestSupport
 import Logging
 
 /// Builds an in-process Keel app over the repository's `models/` folder plus test models.
@@ -17,7 +19,7 @@ enum TestServer {
         logger.logLevel = .critical
         let manager = ModelManager(
             repository: repository.map { ModelRepository(directory: $0) }, metrics: ServingMetrics(), logger: logger,
-            queueTimeout: .seconds(5))
+            requestTimeout: .seconds(5))
         await manager.loadAll()
         return manager
     }
@@ -62,5 +64,65 @@ struct SlowDoubler: LoadedModel {
         Thread.sleep(forTimeInterval: delay)
         guard let x = inputs["x"], let v = x.floats else { throw .invalidInput("need x") }
         return ["y": Tensor(unchecked: x.shape, data: .fp32(v.map { $0 * 2 }))]
+    }
+}
+
+/// API keys of every role, for tests of routes that need one.
+struct TestKeys {
+    var admin: String
+    var deployer: String
+    var predictor: String
+    var viewer: String
+
+    /// A key of each role weaker than `role` would need to be refused: the next one down.
+    func weaker(than role: Role) -> String? {
+        switch role {
+        case .admin: return deployer
+        case .deployer: return predictor
+        case .predictor: return viewer
+        case .viewer: return nil
+        }
+    }
+
+    func key(_ role: Role) -> String {
+        switch role {
+        case .admin: return admin
+        case .deployer: return deployer
+        case .predictor: return predictor
+        case .viewer: return viewer
+        }
+    }
+
+    static func make(_ registry: Registry) async throws -> TestKeys {
+        let root = Principal.system
+        guard let admin = try await registry.keys.bootstrapAdmin(environmentKey: nil) else {
+            throw KeelError(.internal, "registry already has keys")
+        }
+        return TestKeys(
+            admin: admin,
+            deployer: try await registry.keys.create(name: "ci", role: .deployer, by: root).secret,
+            predictor: try await registry.keys.create(name: "app", role: .predictor, by: root).secret,
+            viewer: try await registry.keys.create(name: "dash", role: .viewer, by: root).secret)
+    }
+}
+
+extension TestServer {
+    /// A server over the repository's models with a registry and keys of every role.
+    static func secured(
+        _ manager: ModelManager, configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> (app: some ApplicationProtocol, built: KeelRouter, registry: Registry, keys: TestKeys) {
+        let registry = try await TestRegistry.make(.sqlite)
+        let keys = try await TestKeys.make(registry)
+        var configuration = ServerConfiguration()
+        configuration.maxBodyBytes = 8 << 20
+        configure(&configuration)
+        let built = KeelApplication.build(manager: manager, configuration: configuration, registry: registry)
+        return (Application(router: built.router), built, registry, keys)
+    }
+
+    static func bearer(_ key: String?, json: Bool = true) -> HTTPFields {
+        var h: HTTPFields = json ? [.contentType: "application/json"] : [:]
+        if let key { h[.authorization] = "Bearer \(key)" }
+        return h
     }
 }

@@ -5,20 +5,18 @@ import KeelRegistry
 /// `/api/v1/keys` and `/api/v1/audit`: admin only. `/api/v1/whoami` for any valid key.
 struct AccessRoutes {
     let registry: Registry
-    let auth: Authenticator
     let maxBodyBytes: Int
 
-    func register(on router: Router<KeelRequestContext>) {
-        router.get("/api/v1/whoami") { request, _ in
-            let who = try await auth.require(.viewer, request)
+    func register(on routes: KeelRoutes) {
+        routes.get("/api/v1/whoami", .viewer, "The calling key's id, name and role") { _, context in
+            let who = try context.caller()
             return JSONResponse.value(.object(["id": .string(who.keyID), "name": .string(who.name), "role": .string(who.role.rawValue)]))
         }
-        router.get("/api/v1/keys") { request, _ in
-            _ = try await auth.require(.admin, request)
+        routes.get("/api/v1/keys", .admin, "List API keys") { _, _ in
             return JSONResponse.value(.object(["keys": .array(try await registry.keys.list().map(Views.key))]))
         }
-        router.post("/api/v1/keys") { request, _ in
-            let who = try await auth.require(.admin, request)
+        routes.post("/api/v1/keys", .admin, "Create an API key (the secret is shown once)") { request, context in
+            let who = try context.caller()
             let body = try JSONBody(try await RequestBody.collect(request, limit: maxBodyBytes))
             let roleName = try body.requiredString("role")
             guard let role = Role(rawValue: roleName) else {
@@ -29,13 +27,12 @@ struct AccessRoutes {
             o["key"] = .string(issued.secret)
             return JSONResponse.value(.object(o), status: .created)
         }
-        router.delete("/api/v1/keys/{id}") { request, context in
-            let who = try await auth.require(.admin, request)
-            try await registry.keys.revoke(id: try context.parameters.require("id"), by: who)
+        routes.delete("/api/v1/keys/{id}", .admin, "Revoke an API key") { _, context in
+            let who = try context.caller()
+            try await registry.keys.revoke(id: try ResourceName.validate(try context.parameter("id"), what: "key id"), by: who)
             return JSONResponse.value(.object(["revoked": .bool(true)]))
         }
-        router.get("/api/v1/audit") { request, _ in
-            _ = try await auth.require(.admin, request)
+        routes.get("/api/v1/audit", .admin, "The audit log, newest first") { request, _ in
             let query = request.uri.queryParameters
             let limit = query.get("limit").flatMap { Int($0) } ?? 100
             let events = try await registry.audit(target: query.get("target").map { String($0) }, limit: limit)

@@ -9,21 +9,19 @@ import KeelStore
 /// model cards. Reads need `viewer`, changes `deployer`.
 struct ModelRoutes {
     let registry: Registry
-    let auth: Authenticator
     let maxBodyBytes: Int
+    /// Longest loading and warming up a newly registered version may take.
+    let loadTimeout: Duration
 
-    func register(on router: Router<KeelRequestContext>) {
-        let api = router.group("/api/v1/models")
-        api.get("") { request, _ in
-            _ = try await auth.require(.viewer, request)
+    func register(on routes: KeelRoutes) {
+        routes.get("/api/v1/models", .viewer, "List registered models") { request, _ in
             var out: [JSONValue] = []
             let aliases = try await registry.store.allAliases()
             for m in try await registry.models() { out.append(Views.model(m, aliases: aliases.filter { $0.model == m.name })) }
             return JSONResponse.value(.object(["models": .array(out)]))
         }
-        api.get("{model}") { request, context in
-            _ = try await auth.require(.viewer, request)
-            let name = try context.parameters.require("model")
+        routes.get("/api/v1/models/{model}", .viewer, "A model with its versions, aliases and gates") { request, context in
+            let name = try context.modelName()
             let model = try await registry.model(name)
             let aliases = try await registry.aliases(name)
             guard case .object(var o) = Views.model(model, aliases: aliases) else { return JSONResponse.value(.null) }
@@ -31,103 +29,98 @@ struct ModelRoutes {
             o["versions"] = .array(try await registry.versions(name).map { Views.version($0, aliases: aliases) })
             return JSONResponse.value(.object(o))
         }
-        api.patch("{model}") { request, context in
-            let who = try await auth.require(.deployer, request)
+        routes.patch("/api/v1/models/{model}", .deployer, "Update a model's description, tags or owner") { request, context in
+            let who = try context.caller()
             let body = try JSONBody(try await RequestBody.collect(request, limit: maxBodyBytes))
             let m = try await registry.updateModel(
-                try context.parameters.require("model"), description: try body.string("description"), tags: try body.strings("tags"),
+                try context.modelName(), description: try body.string("description"), tags: try body.strings("tags"),
                 owner: try body.string("owner"), by: who)
             return JSONResponse.value(Views.model(m))
         }
-        api.delete("{model}") { request, context in
-            let who = try await auth.require(.deployer, request)
-            try await registry.deleteModel(try context.parameters.require("model"), by: who)
+        routes.delete("/api/v1/models/{model}", .deployer, "Delete a model (refused while it has aliases)") { request, context in
+            let who = try context.caller()
+            try await registry.deleteModel(try context.modelName(), by: who)
             return JSONResponse.value(.object(["deleted": .bool(true)]))
         }
-        api.get("{model}/versions") { request, context in
-            _ = try await auth.require(.viewer, request)
-            let name = try context.parameters.require("model")
+        routes.get("/api/v1/models/{model}/versions", .viewer, "List a model's versions") { request, context in
+            let name = try context.modelName()
             let aliases = try await registry.aliases(name)
             return JSONResponse.value(.object(["versions": .array(try await registry.versions(name).map { Views.version($0, aliases: aliases) })]))
         }
-        api.post("{model}/versions") { request, context in
-            let who = try await auth.require(.deployer, request)
-            let name = try context.parameters.require("model")
+        routes.post("/api/v1/models/{model}/versions", .deployer, "Register a new version") { request, context in
+            let who = try context.caller()
+            let name = try context.modelName()
             let new = try await newVersion(name, request)
             let created = try await registry.register(new, by: who)
             return JSONResponse.value(Views.version(created), status: .created)
         }
-        api.get("{model}/versions/{version}") { request, context in
-            _ = try await auth.require(.viewer, request)
-            let name = try context.parameters.require("model")
-            let v = try await registry.version(name, reference: try context.parameters.require("version"))
+        routes.get("/api/v1/models/{model}/versions/{version}", .viewer, "A version by number or alias") { request, context in
+            let name = try context.modelName()
+            let v = try await registry.version(name, reference: try context.parameter("version"))
             return JSONResponse.value(Views.version(v, aliases: try await registry.aliases(name)))
         }
-        api.delete("{model}/versions/{version}") { request, context in
-            let who = try await auth.require(.deployer, request)
-            let name = try context.parameters.require("model")
-            try await registry.deleteVersion(name, try versionNumber(context), by: who)
+        routes.delete("/api/v1/models/{model}/versions/{version}", .deployer, "Delete a version (refused while an alias points at it)") { request, context in
+            let who = try context.caller()
+            let name = try context.modelName()
+            try await registry.deleteVersion(name, try context.versionNumber(), by: who)
             return JSONResponse.value(.object(["deleted": .bool(true)]))
         }
-        api.post("{model}/versions/{version}/archive") { request, context in
-            let who = try await auth.require(.deployer, request)
-            let name = try context.parameters.require("model")
-            let number = try versionNumber(context)
+        routes.post("/api/v1/models/{model}/versions/{version}/archive", .deployer, "Archive a version") { request, context in
+            let who = try context.caller()
+            let name = try context.modelName()
+            let number = try context.versionNumber()
             try await registry.archive(name, number, by: who)
             return JSONResponse.value(Views.version(try await registry.version(name, number)))
         }
-        api.get("{model}/versions/{version}/card") { request, context in
-            _ = try await auth.require(.viewer, request)
-            let name = try context.parameters.require("model")
-            let v = try await registry.version(name, reference: try context.parameters.require("version"))
+        routes.get("/api/v1/models/{model}/versions/{version}/card", .viewer, "A version's model card (markdown)") { request, context in
+            let name = try context.modelName()
+            let v = try await registry.version(name, reference: try context.parameter("version"))
             let card = ModelCard.markdown(
                 model: try await registry.model(name), version: v, aliases: try await registry.aliases(name),
                 gates: try await registry.checkGates(name, v))
             return Response(status: .ok, headers: [.contentType: "text/markdown; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: card)))
         }
-        api.post("{model}/versions/{version}/evaluate") { request, context in
-            let who = try await auth.require(.deployer, request)
-            let name = try context.parameters.require("model")
+        routes.post("/api/v1/models/{model}/versions/{version}/evaluate", .deployer, "Evaluate a version on a holdout CSV") { request, context in
+            let who = try context.caller()
+            let name = try context.modelName()
             guard let label = request.uri.queryParameters.get("label"), !label.isEmpty else {
                 throw KeelError.invalidInput("evaluate needs ?label=<label column>")
             }
             let csv = String(decoding: try await RequestBody.collect(request, limit: maxBodyBytes), as: UTF8.self)
-            let metrics = try await ModelEvaluator(registry: registry).evaluate(model: name, version: try versionNumber(context), csv: csv, label: label, by: who)
+            let metrics = try await ModelEvaluator(registry: registry).evaluate(model: name, version: try context.versionNumber(), csv: csv, label: label, by: who)
             return JSONResponse.value(.object(["metrics": Views.numbers(metrics)]))
         }
-        api.get("{model}/aliases") { request, context in
-            _ = try await auth.require(.viewer, request)
-            let name = try context.parameters.require("model")
+        routes.get("/api/v1/models/{model}/aliases", .viewer, "Aliases and their history") { request, context in
+            let name = try context.modelName()
             return JSONResponse.value(.object([
                 "aliases": .array(try await registry.aliases(name).map(Views.alias)),
                 "moves": .array(try await registry.store.aliasMoves(model: name).map(Views.move)),
             ]))
         }
-        api.put("{model}/aliases/{alias}") { request, context in
-            let who = try await auth.require(.deployer, request)
+        routes.put("/api/v1/models/{model}/aliases/{alias}", .deployer, "Point an alias at a version") { request, context in
+            let who = try context.caller()
             let body = try JSONBody(try await RequestBody.collect(request, limit: maxBodyBytes))
             guard let version = try body.int("version") else { throw KeelError.invalidInput("missing 'version'") }
             let move = try await registry.setAlias(
-                try context.parameters.require("model"), alias: try context.parameters.require("alias"), version: version,
+                try context.modelName(), alias: try ResourceName.validate(try context.parameter("alias"), what: "alias"), version: version,
                 force: try body.bool("force"), by: who)
             return JSONResponse.value(Views.move(move))
         }
-        api.delete("{model}/aliases/{alias}") { request, context in
-            let who = try await auth.require(.deployer, request)
-            let move = try await registry.removeAlias(try context.parameters.require("model"), alias: try context.parameters.require("alias"), by: who)
+        routes.delete("/api/v1/models/{model}/aliases/{alias}", .deployer, "Remove an alias") { request, context in
+            let who = try context.caller()
+            let move = try await registry.removeAlias(try context.modelName(), alias: try ResourceName.validate(try context.parameter("alias"), what: "alias"), by: who)
             return JSONResponse.value(Views.move(move))
         }
-        api.post("{model}/promote") { request, context in
-            let who = try await auth.require(.deployer, request)
+        routes.post("/api/v1/models/{model}/promote", .deployer, "Promote a version to production (gated)") { request, context in
+            let who = try context.caller()
             let body = try JSONBody(try await RequestBody.collect(request, limit: maxBodyBytes))
             guard let version = try body.int("version") else { throw KeelError.invalidInput("missing 'version'") }
             let move = try await registry.setAlias(
-                try context.parameters.require("model"), alias: Registry.production, version: version, force: try body.bool("force"), by: who)
+                try context.modelName(), alias: Registry.production, version: version, force: try body.bool("force"), by: who)
             return JSONResponse.value(Views.move(move))
         }
-        api.get("{model}/gates") { request, context in
-            _ = try await auth.require(.viewer, request)
-            let name = try context.parameters.require("model")
+        routes.get("/api/v1/models/{model}/gates", .viewer, "Gates, optionally checked against a version") { request, context in
+            let name = try context.modelName()
             var o: [String: JSONValue] = ["gates": .array(try await registry.gates(name).map(Views.gate))]
             if let reference = request.uri.queryParameters.get("version") {
                 let v = try await registry.version(name, reference: String(reference))
@@ -138,21 +131,20 @@ struct ModelRoutes {
             }
             return JSONResponse.value(.object(o))
         }
-        api.post("{model}/gates") { request, context in
-            let who = try await auth.require(.deployer, request)
+        routes.post("/api/v1/models/{model}/gates", .deployer, "Add or replace a gate") { request, context in
+            let who = try context.caller()
             let body = try JSONBody(try await RequestBody.collect(request, limit: maxBodyBytes))
-            let gate = try await registry.setGate(try context.parameters.require("model"), try body.requiredString("gate"), by: who)
+            let gate = try await registry.setGate(try context.modelName(), try body.requiredString("gate"), by: who)
             return JSONResponse.value(Views.gate(gate), status: .created)
         }
-        api.delete("{model}/gates/{metric}") { request, context in
-            let who = try await auth.require(.deployer, request)
-            let metric = try context.parameters.require("metric")
+        routes.delete("/api/v1/models/{model}/gates/{metric}", .deployer, "Remove a gate") { request, context in
+            let who = try context.caller()
+            let metric = try context.parameter("metric")
             let op = request.uri.queryParameters.get("op").map { String($0) }
-            try await registry.removeGate(try context.parameters.require("model"), op.map { "\(metric) \($0)" } ?? metric, by: who)
+            try await registry.removeGate(try context.modelName(), op.map { "\(metric) \($0)" } ?? metric, by: who)
             return JSONResponse.value(.object(["deleted": .bool(true)]))
         }
-        api.get("{model}/compare") { request, context in
-            _ = try await auth.require(.viewer, request)
+        routes.get("/api/v1/models/{model}/compare", .viewer, "Compare versions' metrics") { request, context in
             var numbers: [Int] = []
             if let list = request.uri.queryParameters.get("versions") {
                 for part in list.split(separator: ",") {
@@ -162,14 +154,8 @@ struct ModelRoutes {
                     numbers.append(n)
                 }
             }
-            return JSONResponse.value(Views.comparison(try await registry.compare(try context.parameters.require("model"), versions: numbers)))
+            return JSONResponse.value(Views.comparison(try await registry.compare(try context.modelName(), versions: numbers)))
         }
-    }
-
-    private func versionNumber(_ context: KeelRequestContext) throws -> Int {
-        let text = try context.parameters.require("version")
-        guard let n = Int(text) else { throw KeelError.invalidInput("version must be a number, got '\(text)'") }
-        return n
     }
 
     /// A registration body: either JSON `{"artifact_base64", "filename", "metrics", "params",
@@ -180,7 +166,8 @@ struct ModelRoutes {
         let isJSON = request.headers[.contentType]?.lowercased().hasPrefix("application/json") ?? false
         guard isJSON else {
             let query = request.uri.queryParameters
-            var new = try RegistryImport.inspect(model: name, bytes: bytes, filename: query.get("filename").map { String($0) } ?? "", configYAML: nil)
+            var new = try await RegistryImport.admit(
+                model: name, bytes: bytes, filename: query.get("filename").map { String($0) } ?? "", configYAML: nil, limit: loadTimeout)
             new.description = query.get("description").map { String($0) } ?? ""
             return new
         }
@@ -188,7 +175,9 @@ struct ModelRoutes {
         guard let encoded = try body.string("artifact_base64"), let data = Data(base64Encoded: encoded) else {
             throw KeelError.invalidInput("JSON registration needs 'artifact_base64' (the model file, base64)")
         }
-        var new = try RegistryImport.inspect(model: name, bytes: [UInt8](data), filename: try body.string("filename") ?? "", configYAML: try body.string("schema_yaml"))
+        var new = try await RegistryImport.admit(
+            model: name, bytes: [UInt8](data), filename: try body.string("filename") ?? "", configYAML: try body.string("schema_yaml"),
+            limit: loadTimeout)
         new.metrics = try body.numbers("metrics") ?? [:]
         new.params = try body.strings("params") ?? [:]
         new.tags = try body.strings("tags") ?? [:]

@@ -3,7 +3,8 @@ import Hummingbird
 import KeelCore
 
 /// Turns every error into `{"error": "…"}` with a fitting status: KeelError by its code,
-/// framework errors by theirs, anything else 500 (a bug).
+/// framework errors by theirs, anything else 500. A 500's body names only the request id;
+/// what went wrong (type names, paths, database errors) goes to the log under that id.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = KeelRequestContext
 
@@ -11,45 +12,32 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as KeelError {
+            if error.code == .internal {
+                context.logger.error("request failed", metadata: ["error": "\(error.message)", "route": "\(context.endpointPath ?? "unmatched")"])
+                return JSONResponse.error(500, "internal error; the server log has the details under request id \(context.requestID)")
+            }
             if error.httpStatus >= 500 {
-                context.logger.warning("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+                context.logger.warning("request failed", metadata: ["error": "\(error.message)", "route": "\(context.endpointPath ?? "unmatched")"])
             }
             return JSONResponse.error(error.httpStatus, error.message)
         } catch let error as HTTPError {
             let message: String
             switch error.status {
-            case .notFound: message = "no route for \(request.method.rawValue) \(request.uri.path)"
+            case .notFound: message = "no route for \(request.method.rawValue) \(Self.shown(request.uri.path))"
             case .contentTooLarge: message = "request body is too large"
-            case .methodNotAllowed: message = "method \(request.method.rawValue) is not allowed on \(request.uri.path)"
-            default: message = error.body ?? error.status.reasonPhrase
+            case .methodNotAllowed: message = "method \(request.method.rawValue) is not allowed on \(Self.shown(request.uri.path))"
+            default: message = error.status.reasonPhrase
             }
             return JSONResponse.error(error.status.code, message)
         } catch {
-            context.logger.error("unexpected error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            return JSONResponse.error(500, "internal error: \(error)")
+            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))", "route": "\(context.endpointPath ?? "unmatched")"])
+            return JSONResponse.error(500, "internal error; the server log has the details under request id \(context.requestID)")
         }
     }
-}
 
-/// Building JSON responses from bytes.
-enum JSONResponse {
-    static func ok(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
-        Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
-    }
-
-    static func value(_ v: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        var w = JSONWriter()
-        w.value(v)
-        return ok(w.bytes, status: status)
-    }
-
-    static func error(_ status: Int, _ message: String) -> Response {
-        var w = JSONWriter()
-        w.raw("{\"error\":")
-        w.string(message)
-        w.raw("}")
-        return ok(w.bytes, status: HTTPResponse.Status(code: status))
+    /// A client-sent path, shortened and stripped of control characters, for an error message.
+    static func shown(_ path: String) -> String {
+        let clean = path.unicodeScalars.prefix(200).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) }
+        return String(clean) + (path.unicodeScalars.count > 200 ? "…" : "")
     }
 }

@@ -2,24 +2,24 @@ import Hummingbird
 import KeelCore
 import KeelServing
 
-/// Probes, server metadata and the Prometheus endpoint.
+/// Probes, server metadata and the Prometheus endpoint: open to anyone.
 struct HealthRoutes {
     let manager: ModelManager
     let metrics: ServingMetrics
 
     static let extensions: [JSONValue] = ["binary_tensor_data", "model_repository", "parameters"].map { .string($0) }
 
-    func register(on router: Router<KeelRequestContext>) {
-        router.get("/health") { _, _ in JSONResponse.value(.object(["status": "ok"])) }
-        router.get("/ready") { _, _ in try ready() }
-        router.get("/v2/health/live") { _, _ in JSONResponse.value(.object(["live": .bool(true)])) }
-        router.get("/v2/health/ready") { _, _ in try ready() }
-        router.get("/v2") { _, _ in
+    func register(on routes: KeelRoutes) {
+        routes.get("/health", .open, "Liveness (Keel)") { _, _ in JSONResponse.value(.object(["status": "ok"])) }
+        routes.get("/ready", .open, "Readiness (Keel)") { _, _ in try ready() }
+        routes.get("/v2/health/live", .open, "Server liveness (v2)") { _, _ in JSONResponse.value(.object(["live": .bool(true)])) }
+        routes.get("/v2/health/ready", .open, "Server readiness (v2)") { _, _ in try ready() }
+        routes.get("/v2", .open, "Server metadata (v2)") { _, _ in
             JSONResponse.value(.object([
                 "name": "keel", "version": .string(KeelVersion.current), "extensions": .array(Self.extensions),
             ]))
         }
-        router.get("/metrics") { _, _ in
+        routes.get("/metrics", .open, "Prometheus metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))

@@ -12,30 +12,25 @@ struct InferenceRoutes {
 
     static let headerLength = HTTPField.Name("Inference-Header-Content-Length")!
 
-    func register(on router: Router<KeelRequestContext>) {
-        router.get("/v2/models/{model}") { _, context in try metadata(context, version: nil) }
-        router.get("/v2/models/{model}/versions/{version}") { _, context in
-            try metadata(context, version: context.parameters.get("version"))
+    func register(on routes: KeelRoutes) {
+        routes.get("/v2/models/{model}", .inference, "Model metadata (v2)") { _, context in try metadata(context, version: nil) }
+        routes.get("/v2/models/{model}/versions/{version}", .inference, "Model version metadata (v2)") { _, context in
+            try metadata(context, version: try context.parameter("version"))
         }
-        router.get("/v2/models/{model}/ready") { _, context in try ready(context, version: nil) }
-        router.get("/v2/models/{model}/versions/{version}/ready") { _, context in
-            try ready(context, version: context.parameters.get("version"))
+        routes.get("/v2/models/{model}/ready", .inference, "Model readiness (v2)") { _, context in try ready(context, version: nil) }
+        routes.get("/v2/models/{model}/versions/{version}/ready", .inference, "Model version readiness (v2)") { _, context in
+            try ready(context, version: try context.parameter("version"))
         }
-        router.post("/v2/models/{model}/infer") { request, context in
+        routes.post("/v2/models/{model}/infer", .inference, "Inference (v2, JSON or binary tensors)") { request, context in
             try await infer(request, context, version: nil)
         }
-        router.post("/v2/models/{model}/versions/{version}/infer") { request, context in
-            try await infer(request, context, version: context.parameters.get("version"))
+        routes.post("/v2/models/{model}/versions/{version}/infer", .inference, "Inference with a given version or alias (v2)") { request, context in
+            try await infer(request, context, version: try context.parameter("version"))
         }
-    }
-
-    private func model(_ context: KeelRequestContext) throws -> String {
-        guard let name = context.parameters.get("model") else { throw KeelError.notFound("no model in path") }
-        return name
     }
 
     private func metadata(_ context: KeelRequestContext, version: String?) throws -> Response {
-        let name = try model(context)
+        let name = try context.modelName()
         let served = try manager.resolve(name, version: version)
         func sig(_ s: TensorSignature) -> JSONValue {
             .object(["name": .string(s.name), "datatype": .string(s.dataType.rawValue), "shape": .array(s.shape.map { .number(Double($0)) })])
@@ -55,18 +50,20 @@ struct InferenceRoutes {
     }
 
     private func ready(_ context: KeelRequestContext, version: String?) throws -> Response {
-        let name = try model(context)
+        let name = try context.modelName()
         _ = try manager.resolve(name, version: version)
         return JSONResponse.value(.object(["name": .string(name), "ready": .bool(true)]))
     }
 
     private func infer(_ request: Request, _ context: KeelRequestContext, version: String?) async throws -> Response {
-        let name = try model(context)
+        let name = try context.modelName()
         let served = try manager.resolve(name, version: version)
         let body = try await RequestBody.collect(request, limit: maxBodyBytes)
         var headerLength: Int?
         if let text = request.headers[Self.headerLength] {
-            guard let n = Int(text) else { throw KeelError.invalidInput("Inference-Header-Content-Length '\(text)' is not an integer") }
+            guard let n = Int(text), n >= 0 else {
+                throw KeelError.invalidInput("Inference-Header-Content-Length '\(text.prefix(40))' is not a non-negative integer")
+            }
             headerLength = n
         }
         let inferenceRequest = try V2BinaryCodec.decodeRequest(body, headerLength: headerLength)
@@ -93,20 +90,5 @@ struct InferenceRoutes {
         var fields: HTTPFields = [.contentType: header == nil ? "application/json" : "application/octet-stream"]
         if let header { fields[Self.headerLength] = String(header) }
         return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
-    }
-}
-
-/// Reading request bodies with Keel's size limit and error.
-enum RequestBody {
-    static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw KeelError(.payloadTooLarge, "request body of \(length) bytes exceeds the limit of \(limit) bytes")
-        }
-        do {
-            var buffer = try await request.body.collect(upTo: limit)
-            return buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw KeelError(.payloadTooLarge, "request body exceeds the limit of \(limit) bytes")
-        }
     }
 }

@@ -2,12 +2,13 @@ import Hummingbird
 import KeelCore
 import KeelServing
 
-/// The v2 model repository extension: index, load, unload.
+/// The v2 model repository extension: the index (as model metadata), and load/unload, which
+/// change what the server serves and so need a `deployer` key.
 struct RepositoryRoutes {
     let manager: ModelManager
 
-    func register(on router: Router<KeelRequestContext>) {
-        router.post("/v2/repository/index") { request, _ in
+    func register(on routes: KeelRoutes) {
+        routes.post("/v2/repository/index", .inference, "Model repository index") { request, _ in
             // Optional body {"ready": true}: list only the models that are ready.
             let body = try await RequestBody.collect(request, limit: 64 * 1024)
             var readyOnly = false
@@ -24,14 +25,12 @@ struct RepositoryRoutes {
             }
             return JSONResponse.value(.array(entries))
         }
-        router.post("/v2/repository/models/{model}/load") { _, context in
-            guard let name = context.parameters.get("model") else { throw KeelError.notFound("no model in path") }
-            try await manager.load(name)
+        routes.post("/v2/repository/models/{model}/load", .deployer, "Load a model from the model repository") { _, context in
+            try await manager.load(try context.modelName())
             return JSONResponse.value(.object([:]))
         }
-        router.post("/v2/repository/models/{model}/unload") { _, context in
-            guard let name = context.parameters.get("model") else { throw KeelError.notFound("no model in path") }
-            try manager.unload(name)
+        routes.post("/v2/repository/models/{model}/unload", .deployer, "Unload a model-repository model") { _, context in
+            try manager.unload(try context.modelName())
             return JSONResponse.value(.object([:]))
         }
     }

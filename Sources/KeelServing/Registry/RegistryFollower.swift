@@ -67,6 +67,7 @@ public final class RegistryFollower: Sendable {
         let current = manager.aliases(of: model)
         var wanted: [String: String] = [:]
         var served: [String: ServedVersion] = [:]
+        var failures: [String] = []
         for record in records {
             let version = String(record.version)
             if let existing = served[version] ?? manager.served(model, version: version) {
@@ -81,11 +82,18 @@ public final class RegistryFollower: Sendable {
                 logger.error("cannot serve new version; the previous one keeps serving", metadata: [
                     "model": "\(model)", "alias": "\(record.alias)", "version": "\(version)", "error": "\(error.message)",
                 ])
+                failures.append("\(record.alias) (version \(version)) cannot be served: \(error.message)")
                 if let old = current[record.alias], let v = manager.served(model, version: old) {
                     served[old] = v
                     wanted[record.alias] = old
                 }
             }
+        }
+        if wanted.isEmpty {
+            // Nothing can serve: say why in the repository index instead of serving nothing silently.
+            manager.markUnavailable(name: model, reason: failures.joined(separator: "; "))
+            installed.withLock { _ = $0.insert(model) }
+            return
         }
         guard wanted != current || Set(served.keys) != Set(manager.versions(of: model)) else { return }
         let keep = Set(wanted.values)

@@ -4,24 +4,27 @@ import KeelEngine
 import KeelRegistry
 import KeelStore
 
-/// Reads a model file before it enters the registry: it must load, and its format and
-/// input/output signature are recorded with the version; a feature schema must parse and fit.
+/// Reads a model file before it enters the registry: it must load, its configuration must
+/// parse and fit it, and it must warm up (see `ModelVetting`); its format and input/output
+/// signature are recorded with the version.
 public enum RegistryImport {
-    /// Builds a `NewVersion` from a model file, refusing files the engine cannot load.
+    /// Builds a `NewVersion` from a model file, refusing files that cannot serve.
+    /// Synchronous and unbounded in time: the server calls `admit`, which bounds it.
     public static func inspect(model: String, bytes: [UInt8], filename: String, configYAML: String?, loader: ModelLoader = ModelLoader()) throws(KeelError) -> NewVersion {
-        let loaded = try loader.load(ModelArtifact(bytes: bytes, filename: filename))
-        let meta = loaded.metadata
-        if let configYAML {
-            let config = try ModelConfig.parse(yaml: configYAML, source: "schema of \(model)")
-            if let schema = config.featureSchema, schema.layout == .vector,
-               let input = meta.inputs.first(where: { $0.name == schema.inputName }), let width = input.shape.last,
-               width >= 0, width != schema.width {
-                throw KeelError.invalidModel("feature schema makes \(schema.width) columns in '\(schema.inputName)', but the model expects \(Tensor.describe(input.shape))")
-            }
-        }
-        var new = NewVersion(model: model, bytes: bytes, filename: filename, format: meta.format.rawValue, signature: signatureJSON(meta))
+        try ResourceName.validate(model, what: "model name")
+        guard !bytes.isEmpty else { throw KeelError.invalidInput("the model file is empty") }
+        let config = try configYAML.map { (text: String) throws(KeelError) in try ModelConfig.parse(yaml: text, source: "schema of \(model)") } ?? ModelConfig()
+        let loaded = try ModelVetting.vet(bytes: bytes, filename: filename, config: config, loader: loader, what: "the new version of '\(model)'")
+        var new = NewVersion(model: model, bytes: bytes, filename: filename, format: loaded.metadata.format.rawValue, signature: signatureJSON(loaded.metadata))
         new.configYAML = configYAML
         return new
+    }
+
+    /// `inspect` within a time limit: a model that cannot load and warm up in time is refused.
+    public static func admit(model: String, bytes: [UInt8], filename: String, configYAML: String?, limit: Duration) async throws(KeelError) -> NewVersion {
+        try await BoundedCall.run(limit: limit, what: "loading the new version of '\(model)'") { () throws(KeelError) -> NewVersion in
+            try inspect(model: model, bytes: bytes, filename: filename, configYAML: configYAML)
+        }
     }
 
     static func signatureJSON(_ meta: ModelMetadata) -> String {
