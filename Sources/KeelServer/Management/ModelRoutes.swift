@@ -141,7 +141,8 @@ struct ModelRoutes {
         api.post("{model}/gates") { request, context in
             let who = try await auth.require(.deployer, request)
             let body = try JSONBody(try await RequestBody.collect(request, limit: maxBodyBytes))
-            let gate = try await registry.setGate(try context.parameters.require("model"), try body.requiredString("gate"), by: who)
+            let gate = try await registry.setGate(
+                try context.parameters.require("model"), try body.requiredString("gate"), acceptReported: try body.bool("accept_reported"), by: who)
             return JSONResponse.value(Views.gate(gate), status: .created)
         }
         api.delete("{model}/gates/{metric}") { request, context in
