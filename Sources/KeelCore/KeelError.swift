@@ -17,11 +17,21 @@ public struct KeelError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var code: Code
+    /// What the caller is told; never carries internal type names, file paths or database errors.
     public var message: String
+    /// What only the server log gets (a database error, a path): nil for most errors.
+    public var logDetail: String?
 
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
+    }
+
+    /// An error whose `message` is for the caller and whose `logDetail` is for the log only.
+    public init(_ code: Code, _ message: String, logDetail: String?) {
+        self.code = code
+        self.message = message
+        self.logDetail = logDetail
     }
 
     /// HTTP status for this error.
@@ -39,7 +49,11 @@ public struct KeelError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    /// For logs: the code, the message and, when there is one, the log-only detail.
+    public var description: String {
+        guard let logDetail else { return "\(code.rawValue): \(message)" }
+        return "\(code.rawValue): \(message) [\(logDetail)]"
+    }
 
     public static func invalidInput(_ message: String) -> KeelError { KeelError(.invalidInput, message) }
     public static func invalidModel(_ message: String) -> KeelError { KeelError(.invalidModel, message) }

@@ -39,16 +39,17 @@ public struct ArtifactStore: Sendable {
             if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
             try fm.moveItem(at: temporary, to: target)
         } catch {
-            throw KeelError(.internal, "cannot write artifact sha256:\(hash) under \(root.path): \(error)")
+            throw KeelError(.internal, "cannot store artifact sha256:\(hash)", logDetail: "under \(root.path): \(error)")
         }
         return hash
     }
 
     /// Reads an artifact and checks its hash.
     public func load(_ hash: String) throws(KeelError) -> [UInt8] {
+        guard Self.isHash(hash) else { throw KeelError(.internal, "stored artifact hash '\(hash.prefix(64))' is not 64 hex digits") }
         let file = path(for: hash)
         guard let data = FileManager.default.contents(atPath: file.path) else {
-            throw KeelError.notFound("artifact sha256:\(hash) is missing (expected at \(file.path))")
+            throw KeelError(.notFound, "artifact sha256:\(hash) is missing", logDetail: "expected at \(file.path)")
         }
         let bytes = [UInt8](data)
         let actual = Self.sha256(bytes)
@@ -56,6 +57,12 @@ public struct ArtifactStore: Sendable {
             throw KeelError.invalidModel("artifact sha256:\(hash) is corrupt: its \(bytes.count) bytes hash to sha256:\(actual); refusing to load it")
         }
         return bytes
+    }
+
+    /// Whether `text` is a SHA-256 as this store names files (64 lowercase hex digits), so
+    /// it can never point outside the artifact folder.
+    public static func isHash(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     public func contains(_ hash: String) -> Bool {

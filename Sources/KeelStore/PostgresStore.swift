@@ -10,7 +10,7 @@ public final class PostgresStore: SQLStore {
 
     /// Connects, checks that the server answers, optionally confines everything to `schema`
     /// (created when missing; used by tests to get a fresh namespace), and migrates.
-    public init(url: String, schema: String? = nil, logger: Logger = Logger(label: "keel.store")) async throws(KeelError) {
+    public init(url: String, schema: String? = nil, migrations: [Migration] = Migrations.all, logger: Logger = Logger(label: "keel.store")) async throws(KeelError) {
         let settings = try PostgresURL(url)
         var configuration = PostgresClient.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password,
@@ -33,9 +33,9 @@ public final class PostgresStore: SQLStore {
             }
         } catch {
             await backend.close()
-            throw KeelError(.unavailable, "cannot reach PostgreSQL at \(settings.redacted): \(String(reflecting: error))")
+            throw KeelError(.unavailable, "cannot reach PostgreSQL at \(settings.redacted)", logDetail: String(reflecting: error))
         }
-        try await migrate()
+        try await migrate(migrations)
     }
 }
 
@@ -79,10 +79,14 @@ final class PostgresBackend: SQLBackend {
         runner = Task { await client.run() }
     }
 
-    func transaction<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+    /// One transaction on one leased connection. Writes run at READ COMMITTED and take row
+    /// locks (`SELECT … FOR UPDATE`) where a decision depends on rows; reads run in a
+    /// REPEATABLE READ, READ ONLY snapshot.
+    func transaction<T: Sendable>(_ access: SQLAccess, _ body: (any SQLSession) async throws -> T) async throws -> T {
+        let begin = access == .read ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"
+        return try await client.withConnection { connection in
             let session = PostgresSession(connection: connection, logger: logger)
-            try await session.execute("BEGIN", [])
+            try await session.execute(begin, [])
             do {
                 let result = try await body(session)
                 try await session.execute("COMMIT", [])

@@ -7,17 +7,18 @@ public final class SQLiteStore: SQLStore {
     public let backend: any SQLBackend
     public let path: String
 
-    /// Opens (creating when needed) the database file and applies pending migrations.
-    public init(path: String) async throws(KeelError) {
+    /// Opens (creating when needed) the database file and applies pending migrations (tests
+    /// pass an older list to build what an earlier release left behind).
+    public init(path: String, migrations: [Migration] = Migrations.all) async throws(KeelError) {
         self.path = path
         do {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             backend = try SQLiteBackend(path: path)
         } catch {
-            throw KeelError(.unavailable, "cannot open SQLite database at \(path): \(error)")
+            throw KeelError(.unavailable, "cannot open the SQLite database at \(path)", logDetail: String(describing: error))
         }
-        try await migrate()
+        try await migrate(migrations)
     }
 
     /// The store inside a data folder: `<dir>/keel.sqlite`.
@@ -26,9 +27,10 @@ public final class SQLiteStore: SQLStore {
     }
 }
 
-/// GRDB connection pool; transactions are spelled out (BEGIN IMMEDIATE … COMMIT) on the
-/// writer connection so their statements can be awaited one by one, and an in-process lock
-/// keeps other writers off the connection meanwhile.
+/// GRDB connection pool. Write transactions are spelled out (BEGIN IMMEDIATE … COMMIT) on
+/// the writer connection so their statements can be awaited one by one, and an in-process
+/// lock keeps other writers off the connection meanwhile. Reads run on GRDB's reader
+/// connections (`SQLiteSnapshotReader`), beside the writer, never waiting for its lock.
 final class SQLiteBackend: SQLBackend {
     let dialect = SQLDialect.sqlite
     private let pool: DatabasePool
@@ -44,17 +46,22 @@ final class SQLiteBackend: SQLBackend {
         pool = try DatabasePool(path: path, configuration: config)
     }
 
-    func transaction<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T {
-        try await lock.withLock {
-            let session = SQLiteSession(pool: pool)
-            try await session.execute("BEGIN IMMEDIATE", [])
-            do {
-                let result = try await body(session)
-                try await session.execute("COMMIT", [])
-                return result
-            } catch {
-                try? await session.execute("ROLLBACK", [])
-                throw error
+    func transaction<T: Sendable>(_ access: SQLAccess, _ body: (any SQLSession) async throws -> T) async throws -> T {
+        switch access {
+        case .read:
+            return try await SQLiteSnapshotReader.read(pool, body)
+        case .write:
+            return try await lock.withLock {
+                let session = SQLiteSession(pool: pool)
+                try await session.execute("BEGIN IMMEDIATE", [])
+                do {
+                    let result = try await body(session)
+                    try await session.execute("COMMIT", [])
+                    return result
+                } catch {
+                    try? await session.execute("ROLLBACK", [])
+                    throw error
+                }
             }
         }
     }
@@ -64,6 +71,7 @@ final class SQLiteBackend: SQLBackend {
     }
 }
 
+/// Statements on the writer connection, inside the transaction `SQLiteBackend` opened.
 struct SQLiteSession: SQLSession {
     let pool: DatabasePool
 
@@ -78,6 +86,23 @@ struct SQLiteSession: SQLSession {
         })
     }
 
+    /// Runs one statement on a connection and returns its rows.
+    static func fetch(_ db: Database, _ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        try Row.fetchAll(db, sql: sql, arguments: Self.arguments(arguments)).map { row in
+            var out: SQLRow = [:]
+            for (column, value) in row {
+                switch value.storage {
+                case .null: out[column] = .null
+                case .int64(let i): out[column] = .int(i)
+                case .double(let d): out[column] = .double(d)
+                case .string(let s): out[column] = .text(s)
+                case .blob(let b): out[column] = .text(String(decoding: b, as: UTF8.self))
+                }
+            }
+            return out
+        }
+    }
+
     func execute(_ sql: String, _ arguments: [SQLValue]) async throws {
         try await pool.writeWithoutTransaction { db in
             try db.execute(sql: sql, arguments: Self.arguments(arguments))
@@ -85,20 +110,6 @@ struct SQLiteSession: SQLSession {
     }
 
     func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
-        try await pool.writeWithoutTransaction { db in
-            try Row.fetchAll(db, sql: sql, arguments: Self.arguments(arguments)).map { row in
-                var out: SQLRow = [:]
-                for (column, value) in row {
-                    switch value.storage {
-                    case .null: out[column] = .null
-                    case .int64(let i): out[column] = .int(i)
-                    case .double(let d): out[column] = .double(d)
-                    case .string(let s): out[column] = .text(s)
-                    case .blob(let b): out[column] = .text(String(decoding: b, as: UTF8.self))
-                    }
-                }
-                return out
-            }
-        }
+        try await pool.writeWithoutTransaction { db in try Self.fetch(db, sql, arguments) }
     }
 }

@@ -63,7 +63,7 @@ import Testing
         }
         let version = try await registry.version("churn", 1)
         #expect(version.tags == ["team": "growth"])
-        #expect(version.metrics["roc_auc"] == 0.8)
+        #expect(version.reportedMetrics["roc_auc"] == 0.8)
         #expect(version.configYAML?.contains("risk_bands") == true)
         #expect(try await registry.aliases("churn").map(\.alias) == ["production", "staging"])
         #expect(version.status == .production)

@@ -11,8 +11,31 @@ import Testing
         #expect(try Gate.parse("roc_auc >= 0.85").description == "roc_auc >= 0.85")
     }
 
+    @Test func reportedOKSuffixMarksAGateThatAcceptsReportedValues() throws {
+        let gate = try Gate.parse("roc_auc >= 0.85 reported-ok")
+        #expect(gate == Gate(metric: "roc_auc", op: .ge, threshold: 0.85, acceptReported: true))
+        #expect(gate.description == "roc_auc >= 0.85 reported-ok")
+        #expect(try Gate.parse(gate.description) == gate)
+        #expect(try Gate.parse("  f1>0.5   Reported-OK ").acceptReported)
+        #expect(try Gate.parse("roc_auc >= 0.85").acceptReported == false)
+    }
+
+    @Test func reportedValueCountsOnlyForAReportedOKGateAndOnlyWhenNothingWasMeasured() throws {
+        let strict = try Gate.parse("roc_auc >= 0.85")
+        let lenient = try Gate.parse("roc_auc >= 0.85 reported-ok")
+        #expect(!strict.check(measured: [:], reported: ["roc_auc": 0.9]).passed)
+        #expect(strict.check(measured: [:], reported: ["roc_auc": 0.9]).source == nil)
+        #expect(lenient.check(measured: [:], reported: ["roc_auc": 0.9]).passed)
+        #expect(lenient.check(measured: [:], reported: ["roc_auc": 0.9]).source == .reported)
+        let both = lenient.check(measured: ["roc_auc": 0.8], reported: ["roc_auc": 0.9])
+        #expect(!both.passed)
+        #expect(both.source == .measured)
+        #expect(!lenient.check(measured: [:], reported: [:]).passed)
+    }
+
     @Test func refusesMalformedGatesByName() {
-        for bad in ["roc_auc", ">= 0.8", "roc_auc >= high", "roc auc >= 1"] {
+        for bad in ["roc_auc", ">= 0.8", "roc_auc >= high", "roc auc >= 1", "roc_auc >= 0.8reported-ok", "roc_auc >= inf", "roc_auc >= nan",
+                    "reported-ok", String(repeating: "a", count: 300) + " >= 1", String(repeating: "a", count: 129) + " >= 1"] {
             #expect(throws: KeelError.self) { try Gate.parse(bad) }
         }
     }
@@ -31,14 +54,22 @@ import Testing
 }
 
 @Suite struct QualityMetricsTests {
-    @Test func binaryMetricsOnAHandCheckedExample() {
-        let m = QualityMetrics.binary(probabilities: [0.9, 0.8, 0.3, 0.6, 0.1], labels: [1, 1, 1, 0, 0])
+    @Test func binaryMetricsOnAHandCheckedExample() throws {
+        let m = try QualityMetrics.binary(probabilities: [0.9, 0.8, 0.3, 0.6, 0.1], labels: [1, 1, 1, 0, 0])
         #expect(m["accuracy"] == 0.6)
         #expect(abs(m["precision"]! - 2.0 / 3.0) < 1e-12)
         #expect(abs(m["recall"]! - 2.0 / 3.0) < 1e-12)
         // Pairs (pos, neg): 6, correctly ordered: 0.9>0.6, 0.9>0.1, 0.8>0.6, 0.8>0.1, 0.3>0.1 → 5/6.
         #expect(abs(m["roc_auc"]! - 5.0 / 6.0) < 1e-12)
         #expect(m["log_loss"]! > 0)
+    }
+
+    @Test func predictionsAndLabelsOfDifferentLengthsAreAnErrorNotATrap() {
+        #expect(throws: KeelError.self) { try QualityMetrics.binary(probabilities: [0.9, 0.1], labels: [1]) }
+        #expect(throws: KeelError.self) { try QualityMetrics.multiclass(probabilities: [[0.5, 0.5]], labels: [0, 1]) }
+        #expect(throws: KeelError.self) { try QualityMetrics.multiclass(probabilities: [[0.5, 0.5], [0.2, 0.3, 0.5]], labels: [0, 2]) }
+        #expect(QualityMetrics.rocAUC(scores: [0.9, 0.1, 0.5], labels: [1, 0]) == nil)
+        #expect(QualityMetrics.percentile([1, 2, 3], .nan) == 3)
     }
 
     @Test func aucAveragesTies() {

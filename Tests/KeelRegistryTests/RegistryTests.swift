@@ -98,10 +98,12 @@ import Testing
     }
 
     @Test(arguments: StoreKind.enabled)
-    func compareFindsTheBestVersionPerMetric(kind: StoreKind) async throws {
+    func compareFindsTheBestVersionPerMeasuredMetric(kind: StoreKind) async throws {
         let registry = try await TestRegistry.make(kind)
-        _ = try await registerChurn(registry, metrics: ["roc_auc": 0.8, "log_loss": 0.4])
-        _ = try await registerChurn(registry, metrics: ["roc_auc": 0.9, "log_loss": 0.5])
+        _ = try await registerChurn(registry, metrics: ["roc_auc": 0.99])
+        _ = try await registerChurn(registry)
+        try await registry.recordMetrics("churn", 1, metrics: ["roc_auc": 0.8, "log_loss": 0.4], by: alice)
+        try await registry.recordMetrics("churn", 2, metrics: ["roc_auc": 0.9, "log_loss": 0.5], by: alice)
         let c = try await registry.compare("churn", versions: [])
         #expect(c.versions == [1, 2])
         #expect(c.best["roc_auc"] == 2)
@@ -111,7 +113,9 @@ import Testing
     @Test(arguments: StoreKind.enabled)
     func modelCardCarriesMetadataMetricsAndGates(kind: StoreKind) async throws {
         let registry = try await TestRegistry.make(kind)
-        let v = try await registerChurn(registry, metrics: ["roc_auc": 0.9])
+        _ = try await registerChurn(registry)
+        try await registry.recordMetrics("churn", 1, metrics: ["roc_auc": 0.9], by: alice)
+        let v = try await registry.version("churn", 1)
         try await registry.setGate("churn", "roc_auc >= 0.85", by: alice)
         let card = ModelCard.markdown(model: try await registry.model("churn"), version: v, aliases: [], gates: try await registry.checkGates("churn", v))
         #expect(card.hasPrefix("# churn — version 1"))

@@ -36,5 +36,14 @@ import Testing
         let store = ArtifactStore(dataDirectory: TestStores.temporaryDirectory())
         let error = #expect(throws: KeelError.self) { try store.load(String(repeating: "0", count: 64)) }
         #expect(error?.code == .notFound)
+        #expect(error?.message.contains(store.root.path) == false)
+        #expect(error?.logDetail?.contains(store.root.path) == true)
+    }
+
+    @Test func hashThatIsNotHexCannotReachOutsideTheFolder() {
+        let store = ArtifactStore(dataDirectory: TestStores.temporaryDirectory())
+        for bad in ["../../etc/passwd", String(repeating: "g", count: 64), "", String(repeating: "A", count: 64)] {
+            #expect(throws: KeelError.self) { try store.load(bad) }
+        }
     }
 }

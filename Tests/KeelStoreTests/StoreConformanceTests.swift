@@ -51,6 +51,7 @@ import Testing
         defer { Task { await store.close() } }
         var v = version("rt", hash: "ff00")
         v.metrics = ["roc_auc": 0.91]
+        v.reportedMetrics = ["f1": 0.7]
         v.params = ["max_depth": "6"]
         v.tags = ["team": "growth"]
         v.description = "first"
@@ -60,6 +61,7 @@ import Testing
         let created = try await store.createVersion(v, audit: TestStores.audit("register", "rt"))
         let read = try #require(try await store.version(model: "rt", version: created.version))
         #expect(read.metrics == ["roc_auc": 0.91])
+        #expect(read.reportedMetrics == ["f1": 0.7])
         #expect(read.params == ["max_depth": "6"])
         #expect(read.tags == ["team": "growth"])
         #expect(read.trainingData == "s3://bucket/train.parquet")

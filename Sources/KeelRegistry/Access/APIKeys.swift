@@ -29,13 +29,24 @@ public struct APIKeys: Sendable {
 
     /// Creates a key; the secret is in the result and nowhere else.
     public func create(name: String, role: Role, by actor: Principal, secret given: String? = nil) async throws(KeelError) -> IssuedKey {
+        let issued = try Self.issue(name: name, role: role, by: actor, secret: given)
+        try await store.write { tx throws(KeelError) in try await Self.store(issued, in: tx, by: actor) }
+        return issued
+    }
+
+    static func issue(name: String, role: Role, by actor: Principal, secret given: String?) throws(KeelError) -> IssuedKey {
+        guard name.count <= 128 else { throw KeelError.invalidInput("an API key name must be at most 128 characters long") }
         let id = "key_" + Self.randomHex(4)
         let secret = given ?? "keel_\(id.dropFirst(4))_\(Self.randomHex(20))"
         guard secret.count >= 16 else { throw KeelError.invalidInput("an API key must be at least 16 characters long") }
         let record = APIKeyRecord(id: id, name: name, role: role.rawValue, keySHA256: Self.hash(secret), createdBy: actor.actor)
-        try await store.createKey(record, audit: AuditEventRecord(
-            actor: actor.actor, action: "key.create", target: "keys/\(id)", after: "\(name) role=\(role.rawValue)"))
         return IssuedKey(record: record, secret: secret)
+    }
+
+    static func store(_ issued: IssuedKey, in tx: any StoreTransaction, by actor: Principal) async throws(KeelError) {
+        try await tx.createKey(issued.record)
+        try await tx.appendAudit(AuditEventRecord(
+            actor: actor.actor, action: "key.create", target: "keys/\(issued.record.id)", after: "\(issued.record.name) role=\(issued.record.role)"))
     }
 
     /// The caller a secret belongs to, or 401 for a missing, unknown or revoked key.
@@ -59,9 +70,17 @@ public struct APIKeys: Sendable {
 
     /// First start: when the store has no key, creates an admin key — from `KEEL_ADMIN_KEY`
     /// when given (returns nil), else a fresh one whose secret is returned to print once.
+    /// The check and the creation are one transaction with the key table locked, so replicas
+    /// starting together create one admin key between them.
     public func bootstrapAdmin(environmentKey: String?) async throws(KeelError) -> String? {
-        guard try await store.keys().isEmpty else { return nil }
-        let issued = try await create(name: "admin", role: .admin, by: Principal(keyID: "bootstrap", name: "keel", role: .admin), secret: environmentKey)
-        return environmentKey == nil ? issued.secret : nil
+        let bootstrap = Principal(keyID: "bootstrap", name: "keel", role: .admin)
+        let issued = try Self.issue(name: "admin", role: .admin, by: bootstrap, secret: environmentKey)
+        let created = try await store.write { tx throws(KeelError) in
+            try await tx.lockKeys()
+            guard try await tx.keys().isEmpty else { return false }
+            try await Self.store(issued, in: tx, by: bootstrap)
+            return true
+        }
+        return created && environmentKey == nil ? issued.secret : nil
     }
 }

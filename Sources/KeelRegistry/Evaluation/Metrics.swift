@@ -1,11 +1,13 @@
 import Foundation
+import KeelCore
 
-/// Quality metrics over a holdout set; names are the ones gates refer to.
+/// Quality metrics over a holdout set; names are the ones gates refer to. Inputs come from a
+/// model's outputs, so mismatched lengths and odd values are errors or ignored, never traps.
 public enum QualityMetrics {
     /// Binary classification from positive-class probabilities and 0/1 labels (threshold 0.5):
     /// accuracy, precision, recall, f1, roc_auc, log_loss.
-    public static func binary(probabilities p: [Double], labels y: [Int]) -> [String: Double] {
-        precondition(p.count == y.count)
+    public static func binary(probabilities p: [Double], labels y: [Int]) throws(KeelError) -> [String: Double] {
+        try sameCount(p.count, y.count)
         var tp = 0.0, fp = 0.0, tn = 0.0, fn = 0.0, loss = 0.0
         for (prob, label) in zip(p, y) {
             let predicted = prob >= 0.5
@@ -31,17 +33,22 @@ public enum QualityMetrics {
     }
 
     /// Multi-class: accuracy, macro precision/recall/F1 and log-loss from per-class probabilities.
-    public static func multiclass(probabilities rows: [[Double]], labels y: [Int]) -> [String: Double] {
+    public static func multiclass(probabilities rows: [[Double]], labels y: [Int]) throws(KeelError) -> [String: Double] {
+        try sameCount(rows.count, y.count)
         let classes = rows.first?.count ?? 0
+        if let ragged = rows.firstIndex(where: { $0.count != classes }) {
+            throw KeelError.invalidModel("probability row \(ragged) has \(rows[ragged].count) classes, row 0 has \(classes)")
+        }
         var correct = 0.0, loss = 0.0
         var tp = [Double](repeating: 0, count: classes), fp = tp, fn = tp
         for (row, label) in zip(rows, y) {
+            guard !row.isEmpty else { continue }
             let predicted = row.indices.max { row[$0] < row[$1] } ?? 0
             if predicted == label { correct += 1; tp[predicted] += 1 } else {
                 fp[predicted] += 1
-                if label < classes { fn[label] += 1 }
+                if label >= 0, label < classes { fn[label] += 1 }
             }
-            let p = label < row.count ? row[label] : 0
+            let p = label >= 0 && label < row.count ? row[label] : 0
             loss -= log(min(max(p, 1e-15), 1 - 1e-15))
         }
         var precision = 0.0, recall = 0.0, f1 = 0.0
@@ -59,6 +66,7 @@ public enum QualityMetrics {
     /// Area under the ROC curve by the rank-sum (Mann–Whitney) statistic, ties averaged;
     /// nil when only one class is present.
     public static func rocAUC(scores: [Double], labels: [Int]) -> Double? {
+        guard scores.count == labels.count else { return nil }
         let positives = labels.filter { $0 == 1 }.count
         let negatives = labels.count - positives
         guard positives > 0, negatives > 0 else { return nil }
@@ -94,7 +102,14 @@ public enum QualityMetrics {
     public static func percentile(_ samples: [Double], _ q: Double) -> Double {
         guard !samples.isEmpty else { return 0 }
         let sorted = samples.sorted()
-        let rank = Int((q * Double(sorted.count)).rounded(.up)) - 1
+        let fraction = q.isFinite ? min(max(q, 0), 1) : 1
+        let rank = Int((fraction * Double(sorted.count)).rounded(.up)) - 1
         return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
+
+    static func sameCount(_ predictions: Int, _ labels: Int) throws(KeelError) {
+        guard predictions == labels else {
+            throw KeelError.invalidModel("the model produced \(predictions) predictions for \(labels) holdout rows")
+        }
     }
 }

@@ -134,7 +134,8 @@ struct ModelRoutes {
         routes.post("/api/v1/models/{model}/gates", .deployer, "Add or replace a gate") { request, context in
             let who = try context.caller()
             let body = try JSONBody(try await RequestBody.collect(request, limit: maxBodyBytes))
-            let gate = try await registry.setGate(try context.modelName(), try body.requiredString("gate"), by: who)
+            let gate = try await registry.setGate(
+                try context.modelName(), try body.requiredString("gate"), acceptReported: try body.bool("accept_reported"), by: who)
             return JSONResponse.value(Views.gate(gate), status: .created)
         }
         routes.delete("/api/v1/models/{model}/gates/{metric}", .deployer, "Remove a gate") { request, context in

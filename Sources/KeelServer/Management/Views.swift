@@ -25,7 +25,7 @@ enum Views {
         return .object([
             "model": .string(v.model), "version": int(v.version), "artifact_sha256": .string(v.artifactSHA256),
             "format": .string(v.format), "size_bytes": int(v.sizeBytes), "filename": .string(v.filename), "signature": signature,
-            "metrics": numbers(v.metrics), "params": strings(v.params), "tags": strings(v.tags), "description": .string(v.description),
+            "metrics": numbers(v.metrics), "reported_metrics": numbers(v.reportedMetrics), "params": strings(v.params), "tags": strings(v.tags), "description": .string(v.description),
             "training_data": optional(v.trainingData), "schema_yaml": optional(v.configYAML), "status": .string(v.status.rawValue),
             "aliases": .array(aliases.filter { $0.version == v.version }.map { .string($0.alias) }),
             "created_by": .string(v.createdBy), "created_at": time(v.createdAt),
@@ -44,11 +44,17 @@ enum Views {
     }
 
     static func gate(_ g: Gate) -> JSONValue {
-        .object(["gate": .string(g.description), "metric": .string(g.metric), "op": .string(g.op.rawValue), "threshold": .number(g.threshold)])
+        .object([
+            "gate": .string(g.description), "metric": .string(g.metric), "op": .string(g.op.rawValue), "threshold": .number(g.threshold),
+            "accept_reported": .bool(g.acceptReported),
+        ])
     }
 
     static func gateResult(_ r: GateResult) -> JSONValue {
-        .object(["gate": .string(r.gate.description), "passed": .bool(r.passed), "value": r.value.map { .number($0) } ?? .null, "reason": .string(r.reason)])
+        .object([
+            "gate": .string(r.gate.description), "passed": .bool(r.passed), "value": r.value.map { .number($0) } ?? .null,
+            "source": r.source.map { .string($0.rawValue) } ?? .null, "reason": .string(r.reason),
+        ])
     }
 
     static func key(_ k: APIKeyRecord) -> JSONValue {

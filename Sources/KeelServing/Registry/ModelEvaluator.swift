@@ -130,9 +130,9 @@ public struct ModelEvaluator: Sendable {
             }
             if classes == 2 {
                 let positive = config.positiveClass ?? 1
-                return QualityMetrics.binary(probabilities: rows.map { $0[positive] }, labels: y.map { $0 == positive ? 1 : 0 })
+                return try QualityMetrics.binary(probabilities: rows.map { $0[positive] }, labels: y.map { $0 == positive ? 1 : 0 })
             }
-            return QualityMetrics.multiclass(probabilities: rows, labels: y)
+            return try QualityMetrics.multiclass(probabilities: rows, labels: y)
         }
         guard let name = signatures.first(where: { $0.dataType.isFloatingPoint })?.name else {
             throw KeelError.invalidModel("the model has no floating-point output to evaluate")

@@ -29,6 +29,9 @@ public enum VersionStatus: String, Sendable, Codable, CaseIterable {
 
 /// One immutable model version: its artifact and everything known about it at registration.
 /// Only `status` and measured `metrics` (from evaluations) change afterwards.
+///
+/// `metrics` are the ones Keel measured itself (evaluation results, latency, `size_mb`);
+/// `reportedMetrics` are what the registering client claimed, kept and shown but not trusted.
 public struct ModelVersionRecord: Sendable, Equatable, Codable {
     public var model: String
     public var version: Int
@@ -38,7 +41,10 @@ public struct ModelVersionRecord: Sendable, Equatable, Codable {
     public var filename: String
     /// Input/output signature read from the model, as JSON.
     public var signature: String
+    /// Measured by Keel: these satisfy promotion gates.
     public var metrics: [String: Double]
+    /// Supplied at registration: a gate uses one only when it accepts reported values.
+    public var reportedMetrics: [String: Double]
     public var params: [String: String]
     public var tags: [String: String]
     public var description: String
@@ -51,9 +57,9 @@ public struct ModelVersionRecord: Sendable, Equatable, Codable {
 
     public init(
         model: String, version: Int = 0, artifactSHA256: String, format: String, sizeBytes: Int, filename: String = "",
-        signature: String = "{}", metrics: [String: Double] = [:], params: [String: String] = [:], tags: [String: String] = [:],
-        description: String = "", trainingData: String? = nil, configYAML: String? = nil, status: VersionStatus = .development,
-        createdBy: String = "", createdAt: Date = Date()
+        signature: String = "{}", metrics: [String: Double] = [:], reportedMetrics: [String: Double] = [:], params: [String: String] = [:],
+        tags: [String: String] = [:], description: String = "", trainingData: String? = nil, configYAML: String? = nil,
+        status: VersionStatus = .development, createdBy: String = "", createdAt: Date = Date()
     ) {
         self.model = model
         self.version = version
@@ -63,6 +69,7 @@ public struct ModelVersionRecord: Sendable, Equatable, Codable {
         self.filename = filename
         self.signature = signature
         self.metrics = metrics
+        self.reportedMetrics = reportedMetrics
         self.params = params
         self.tags = tags
         self.description = description
@@ -95,20 +102,23 @@ public struct AliasMoveRecord: Sendable, Equatable, Codable {
     public var movedAt: Date
 }
 
-/// A promotion gate: `metric op threshold`, e.g. `roc_auc >= 0.85`.
+/// A promotion gate: `metric op threshold`, e.g. `roc_auc >= 0.85`; with `acceptReported`
+/// a reported metric may satisfy it when no measured one exists.
 public struct GateRecord: Sendable, Equatable, Codable {
     public var model: String
     public var metric: String
     public var op: String
     public var threshold: Double
+    public var acceptReported: Bool
     public var createdBy: String
     public var createdAt: Date
 
-    public init(model: String, metric: String, op: String, threshold: Double, createdBy: String = "", createdAt: Date = Date()) {
+    public init(model: String, metric: String, op: String, threshold: Double, acceptReported: Bool = false, createdBy: String = "", createdAt: Date = Date()) {
         self.model = model
         self.metric = metric
         self.op = op
         self.threshold = threshold
+        self.acceptReported = acceptReported
         self.createdBy = createdBy
         self.createdAt = createdAt
     }

@@ -6,6 +6,11 @@ public struct Migration: Sendable {
 
 /// Keel's schema: one ordered list of migrations shared by SQLite and PostgreSQL. Append
 /// only; never edit a migration that has shipped.
+///
+/// Migrations stay additive so two releases in a row can run against one database during a
+/// rolling upgrade: a new migration only adds tables, columns (with defaults, so the previous
+/// release's INSERTs still succeed) and indexes, and may copy data into what it added. It
+/// never drops, renames or narrows anything the previous release still reads or writes.
 public enum Migrations {
     public static let all: [Migration] = [
         Migration(name: "001_registry", statements: [
@@ -98,6 +103,22 @@ public enum Migrations {
             """,
             "CREATE INDEX alias_moves_model ON alias_moves (model, alias)",
             "CREATE INDEX audit_events_target ON audit_events (target)",
+        ]),
+        // Version numbers outlive their model (a deleted model's counter used to go with it),
+        // metrics carry their provenance (measured by Keel or reported at registration: rows
+        // written before, or by the previous release, have metrics_measured = 0), and a gate
+        // may accept reported values.
+        Migration(name: "002_counters_and_metric_provenance", statements: [
+            """
+            CREATE TABLE version_counters (
+                model TEXT PRIMARY KEY,
+                last_version BIGINT NOT NULL
+            )
+            """,
+            "INSERT INTO version_counters (model, last_version) SELECT name, last_version FROM registered_models",
+            "ALTER TABLE model_versions ADD COLUMN reported_metrics TEXT NOT NULL DEFAULT '{}'",
+            "ALTER TABLE model_versions ADD COLUMN metrics_measured BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE gates ADD COLUMN accept_reported BIGINT NOT NULL DEFAULT 0",
         ]),
     ]
 }

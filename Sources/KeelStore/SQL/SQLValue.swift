@@ -10,7 +10,8 @@ public enum SQLValue: Sendable, Equatable {
     public var int: Int64? {
         switch self {
         case .int(let i): return i
-        case .double(let d): return Int64(d)
+        // Never traps: NaN, infinities and out-of-range values are not integers.
+        case .double(let d): return Int64(exactly: d.rounded(.towardZero))
         case .text(let s): return Int64(s)
         case .null: return nil
         }
@@ -45,8 +46,9 @@ public typealias SQLRow = [String: SQLValue]
 extension Dictionary where Key == String, Value == SQLValue {
     func string(_ column: String) -> String { self[column]?.text ?? "" }
     func optionalString(_ column: String) -> String? { self[column]?.text }
-    func int(_ column: String) -> Int { Int(self[column]?.int ?? 0) }
-    func optionalInt(_ column: String) -> Int? { self[column]?.int.map { Int($0) } }
+    func int(_ column: String) -> Int { Int(truncatingIfNeeded: self[column]?.int ?? 0) }
+    func optionalInt(_ column: String) -> Int? { self[column]?.int.map { Int(truncatingIfNeeded: $0) } }
+    func bool(_ column: String) -> Bool { (self[column]?.int ?? 0) != 0 }
     func double(_ column: String) -> Double { self[column]?.double ?? 0 }
     func date(_ column: String) -> Date { Date(timeIntervalSince1970: double(column)) }
     func optionalDate(_ column: String) -> Date? { self[column]?.double.map { Date(timeIntervalSince1970: $0) } }
@@ -78,6 +80,23 @@ public enum SQLDialect: String, Sendable {
         case .postgres: return sql.replacingOccurrences(of: "{{pk}}", with: "BIGSERIAL PRIMARY KEY")
         }
     }
+
+    /// Row-lock suffix for a SELECT whose rows a decision depends on. SQLite needs none: its
+    /// write transactions (BEGIN IMMEDIATE) already exclude every other writer.
+    var forUpdate: String {
+        switch self {
+        case .sqlite: return ""
+        case .postgres: return " FOR UPDATE"
+        }
+    }
+}
+
+/// Whether a transaction may change the database.
+public enum SQLAccess: Sendable {
+    /// A read-only snapshot (SQLite: one of GRDB's readers; PostgreSQL: REPEATABLE READ READ ONLY).
+    case read
+    /// A write transaction (SQLite: BEGIN IMMEDIATE on the writer; PostgreSQL: one connection).
+    case write
 }
 
 /// A database connection (pool) that runs transactions; what `SQLiteStore` and
@@ -85,6 +104,6 @@ public enum SQLDialect: String, Sendable {
 public protocol SQLBackend: Sendable {
     var dialect: SQLDialect { get }
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    func transaction<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T
+    func transaction<T: Sendable>(_ access: SQLAccess, _ body: (any SQLSession) async throws -> T) async throws -> T
     func close() async
 }
