@@ -86,6 +86,23 @@ import Testing
         }
     }
 
+    @Test func hostileHoldoutLabelsAreRefusedNotTrappedOn() async throws {
+        let manager = try await TestServer.manager(repository: nil)
+        let (app, _, registry, keys) = try await TestServer.secured(manager)
+        let new = try RegistryImport.inspect(model: "churn", bytes: try TestRegistry.churnModelBytes(), filename: "model.json", configYAML: try TestRegistry.churnConfigYAML())
+        _ = try await registry.register(new, by: .system)
+        let holdout = try TestRegistry.churnHoldoutCSV().split(separator: "\n").prefix(3)
+        try await app.test(.router) { client in
+            for label in ["1e300", "-1e300", "nan", "9223372036854775808", "-1"] {
+                let rows = holdout.enumerated().map { $0.offset == 0 ? String($0.element) : String($0.element.dropLast()) + label }
+                let r = try await client.execute(
+                    uri: "/api/v1/models/churn/versions/1/evaluate?label=churn", method: .post,
+                    headers: TestServer.bearer(keys.deployer, json: false), body: ByteBuffer(string: rows.joined(separator: "\n")))
+                #expect(r.status == .badRequest, "label \(label) answered \(r.status)")
+            }
+        }
+    }
+
     @Test func recordsRequestsAreCappedAt413() async throws {
         let manager = try await TestServer.manager()
         var configuration = ServerConfiguration()

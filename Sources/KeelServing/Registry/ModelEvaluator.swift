@@ -114,22 +114,28 @@ public struct ModelEvaluator: Sendable {
                     throw KeelError.invalidModel("output '\(name)' is not a [rows, classes] probability matrix")
                 }
                 let c = t.shape[1]
+                guard c >= 1, rows.first.map({ $0.count == c }) ?? true else {
+                    throw KeelError.invalidModel("output '\(name)' changes its number of classes between batches")
+                }
                 for r in 0..<t.shape[0] { rows.append(Array(f[(r * c)..<((r + 1) * c)])) }
             }
             let classes = rows.first?.count ?? 0
             let names = config.labels ?? model.metadata.classLabels
             var y: [Int] = []
             for (i, text) in labels.enumerated() {
-                if let n = Int(text) ?? Double(text).flatMap({ $0 == $0.rounded() ? Int($0) : nil }), n >= 0, n < max(classes, 2) {
+                if let n = Int(text) ?? Double(text).flatMap({ Int(exactly: $0) }), n >= 0, n < max(classes, 2) {
                     y.append(n)
                 } else if let k = names.firstIndex(of: text) {
                     y.append(k)
                 } else {
-                    throw KeelError.invalidInput("holdout row \(i + 2): label '\(text)' is neither a class index nor one of \(names)")
+                    throw KeelError.invalidInput("holdout row \(i + 2): label '\(text.prefix(40))' is neither a class index nor one of \(names.prefix(20))")
                 }
             }
             if classes == 2 {
                 let positive = config.positiveClass ?? 1
+                guard (0..<classes).contains(positive) else {
+                    throw KeelError.invalidModel("positive_class \(positive) is out of range for \(classes) classes")
+                }
                 return try QualityMetrics.binary(probabilities: rows.map { $0[positive] }, labels: y.map { $0 == positive ? 1 : 0 })
             }
             return try QualityMetrics.multiclass(probabilities: rows, labels: y)
