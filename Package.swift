@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "KeelEngine", targets: ["KeelEngine"]),
         .library(name: "KeelStore", targets: ["KeelStore"]),
         .library(name: "KeelRegistry", targets: ["KeelRegistry"]),
+        .library(name: "KeelMonitoring", targets: ["KeelMonitoring"]),
         .library(name: "KeelServing", targets: ["KeelServing"]),
         .library(name: "KeelServer", targets: ["KeelServer"]),
     ],
@@ -68,6 +69,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "KeelMonitoring",
+            dependencies: ["KeelCore"]
+        ),
+        .target(
             name: "KeelServing",
             dependencies: [
                 "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry",
@@ -103,6 +108,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"]),
+        .testTarget(name: "KeelMonitoringTests", dependencies: ["KeelMonitoring", "KeelCore", "KeelServing"]),
         .testTarget(
             name: "KeelEngineTests",
             dependencies: ["KeelEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
