@@ -70,12 +70,16 @@ let package = Package(
         ),
         .target(
             name: "KeelMonitoring",
-            dependencies: ["KeelCore"]
+            dependencies: [
+                "KeelCore", "KeelStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         .target(
             name: "KeelServing",
             dependencies: [
-                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelMonitoring",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -108,7 +112,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"]),
-        .testTarget(name: "KeelMonitoringTests", dependencies: ["KeelMonitoring", "KeelCore", "KeelServing"]),
+        .testTarget(name: "KeelMonitoringTests", dependencies: ["KeelMonitoring", "KeelCore", "KeelStore", "KeelServing", "KeelTestSupport"]),
         .testTarget(
             name: "KeelEngineTests",
             dependencies: ["KeelEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]

@@ -120,5 +120,107 @@ public enum Migrations {
             "ALTER TABLE model_versions ADD COLUMN metrics_measured BIGINT NOT NULL DEFAULT 0",
             "ALTER TABLE gates ADD COLUMN accept_reported BIGINT NOT NULL DEFAULT 0",
         ]),
+        // Monitoring: the prediction log, ground-truth feedback (joined to the prediction it
+        // labels), reference profiles, monitoring events, the latest background drift and quality
+        // results per version, and leases for controllers that exactly one replica runs.
+        Migration(name: "003_monitoring", statements: [
+            """
+            CREATE TABLE prediction_log (
+                id {{pk}},
+                at DOUBLE PRECISION NOT NULL,
+                model TEXT NOT NULL,
+                version TEXT NOT NULL,
+                arm TEXT NOT NULL,
+                request_id TEXT NOT NULL,
+                entity_id TEXT NOT NULL,
+                record TEXT,
+                features TEXT,
+                encoded TEXT,
+                outputs TEXT NOT NULL,
+                score DOUBLE PRECISION,
+                label TEXT,
+                latency_ms DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX prediction_log_version_at ON prediction_log (model, version, at)",
+            "CREATE INDEX prediction_log_entity_at ON prediction_log (model, entity_id, at)",
+            "CREATE INDEX prediction_log_at ON prediction_log (at)",
+            """
+            CREATE TABLE feedback (
+                prediction_id BIGINT PRIMARY KEY,
+                model TEXT NOT NULL,
+                version TEXT NOT NULL,
+                arm TEXT NOT NULL,
+                entity_id TEXT NOT NULL,
+                predicted_at DOUBLE PRECISION NOT NULL,
+                score DOUBLE PRECISION,
+                predicted_label TEXT,
+                outputs TEXT NOT NULL,
+                label TEXT NOT NULL,
+                label_value DOUBLE PRECISION,
+                label_at DOUBLE PRECISION NOT NULL,
+                received_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX feedback_version_predicted ON feedback (model, version, predicted_at)",
+            """
+            CREATE TABLE feedback_unmatched (
+                id {{pk}},
+                model TEXT NOT NULL,
+                entity_id TEXT NOT NULL,
+                label TEXT NOT NULL,
+                label_at DOUBLE PRECISION NOT NULL,
+                received_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX feedback_unmatched_model ON feedback_unmatched (model, received_at)",
+            """
+            CREATE TABLE reference_profiles (
+                id {{pk}},
+                model TEXT NOT NULL,
+                version TEXT NOT NULL,
+                source TEXT NOT NULL,
+                row_count BIGINT NOT NULL,
+                sampled BIGINT NOT NULL,
+                seed BIGINT NOT NULL,
+                summary TEXT NOT NULL,
+                sample TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX reference_profiles_version ON reference_profiles (model, version)",
+            """
+            CREATE TABLE monitoring_events (
+                id {{pk}},
+                at DOUBLE PRECISION NOT NULL,
+                model TEXT NOT NULL,
+                version TEXT,
+                kind TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                message TEXT NOT NULL,
+                details TEXT
+            )
+            """,
+            "CREATE INDEX monitoring_events_model_at ON monitoring_events (model, at)",
+            """
+            CREATE TABLE monitoring_results (
+                model TEXT NOT NULL,
+                version TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                computed_at DOUBLE PRECISION NOT NULL,
+                window_spec TEXT NOT NULL,
+                report TEXT NOT NULL,
+                PRIMARY KEY (model, version, kind)
+            )
+            """,
+            """
+            CREATE TABLE leases (
+                name TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+        ]),
     ]
 }

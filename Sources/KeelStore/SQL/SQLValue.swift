@@ -37,6 +37,7 @@ public enum SQLValue: Sendable, Equatable {
 
     static func optional(_ s: String?) -> SQLValue { s.map { .text($0) } ?? .null }
     static func optional(_ i: Int?) -> SQLValue { i.map { .int(Int64($0)) } ?? .null }
+    static func optionalDouble(_ d: Double?) -> SQLValue { d.flatMap { $0.isFinite ? .double($0) : nil } ?? .null }
     static func date(_ d: Date) -> SQLValue { .double(d.timeIntervalSince1970) }
 }
 

@@ -1,0 +1,54 @@
+import Foundation
+import KeelCore
+import KeelStore
+
+/// Drift of a version's logged predictions in a window against its reference profile.
+public enum LiveDrift {
+    /// Reads the window (paging by id) into drift columns laid out like `reference`.
+    public static func currentColumns(
+        store: any Store, model: String, version: String, window: Window, schema: FeatureSchema?, encodedNames: [String],
+        now: Date = Date()
+    ) async throws(KeelError) -> (columns: DriftColumns, rows: Int) {
+        let (since, limit) = window.bounds(now: now)
+        let fields = schema?.fields ?? []
+        var raw = [[Double]](repeating: [], count: fields.count)
+        var rawText = [[String]](repeating: [], count: fields.count)
+        var encoded = [[Double]](repeating: [], count: encodedNames.count)
+        var scores: [Double] = []
+        var rows = 0
+        var before: Int64?
+        while rows < limit {
+            let pageSize = min(50_000, limit - rows)
+            let page = try await store.read { db throws(KeelError) in
+                try await db.predictionSignals(model: model, version: version, since: since, beforeID: before, limit: pageSize)
+            }
+            for s in page {
+                if let text = s.features, let values = LogCodecs.unpackFeatures(text, fieldCount: fields.count) {
+                    for (k, v) in values.enumerated() {
+                        switch v {
+                        case .number(let d)?: if d.isFinite { raw[k].append(d) }
+                        case .category(let c)?: rawText[k].append(c)
+                        case nil: break
+                        }
+                    }
+                }
+                if let text = s.encoded, let f = LogCodecs.unpackFloats(text), f.count == encodedNames.count {
+                    for (k, v) in f.enumerated() where v.isFinite { encoded[k].append(Double(v)) }
+                }
+                if let score = s.score, score.isFinite { scores.append(score) }
+            }
+            rows += page.count
+            guard let last = page.last, page.count == pageSize else { break }
+            before = last.id
+        }
+        var rawColumns: [(name: String, sample: ColumnSample)] = []
+        for (k, f) in fields.enumerated() {
+            switch f.kind {
+            case .number, .integer: rawColumns.append((f.name, .numerical(raw[k])))
+            default: rawColumns.append((f.name, .categorical(rawText[k])))
+            }
+        }
+        let encodedColumns = encodedNames.enumerated().map { (name: $0.element, sample: ColumnSample.numerical(encoded[$0.offset])) }
+        return (DriftColumns(raw: rawColumns, encoded: encodedColumns, prediction: .numerical(scores)), rows)
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import KeelCore
+
+/// What serving hands the prediction log after answering one request: the request's own
+/// tensors and records (shared, not copied), so turning them into log rows happens later,
+/// on the writer's task, never on the request path.
+public struct PredictionEvent: Sendable {
+    public var at: Date
+    public var model: String
+    public var version: String
+    public var arm: String
+    public var requestID: String
+    /// One per row; nil: `<request id>:<row>`.
+    public var entityIDs: [String]?
+    /// The raw records (records API), one per row.
+    public var records: [[String: JSONValue]]?
+    public var inputs: [String: Tensor]
+    public var outputs: [String: Tensor]
+    public var latencyMs: Double
+    public var profile: OutputProfile
+
+    public init(
+        at: Date = Date(), model: String, version: String, arm: String = "stable", requestID: String, entityIDs: [String]? = nil,
+        records: [[String: JSONValue]]? = nil, inputs: [String: Tensor], outputs: [String: Tensor], latencyMs: Double, profile: OutputProfile
+    ) {
+        self.at = at
+        self.model = model
+        self.version = version
+        self.arm = arm
+        self.requestID = requestID
+        self.entityIDs = entityIDs
+        self.records = records
+        self.inputs = inputs
+        self.outputs = outputs
+        self.latencyMs = latencyMs
+        self.profile = profile
+    }
+
+    /// Rows in the request (the first dimension of its outputs, or of its records).
+    public var rows: Int {
+        if let records { return records.count }
+        return outputs.values.first?.shape.first ?? inputs.values.first?.shape.first ?? 0
+    }
+}
