@@ -75,14 +75,16 @@ struct ONNXTreeSpec {
 
     /// Parses the ai.onnx.ml opset-5 TreeEnsemble attributes, giving leaves their own node
     /// ids after the branch nodes (as ONNX Runtime's conversion to the v3 form does).
-    static func v5(_ a: NodeAttributes, label: String) throws(KeelError) -> ONNXTreeSpec {
+    static func v5(_ a: NodeAttributes, label: String, budget: LoadBudget) throws(KeelError) -> ONNXTreeSpec {
         func ints(_ name: String) throws(KeelError) -> [Int] { try a.ints(name) ?? [] }
         func reals(_ name: String) throws(KeelError) -> [Double] {
             guard let t = try a.tensor(name) else { return [] }
             guard let d = t.data.doubles, t.dataType != .bytes else { throw .invalidModel("\(label): '\(name)' must be numeric") }
             return d
         }
-        guard let targets = try a.int("n_targets"), targets > 0 else { throw .invalidModel("\(label) needs n_targets > 0") }
+        guard let targets = try a.int("n_targets"), (1...TreeLimits.maxOutputs).contains(targets) else {
+            throw .invalidModel("\(label) needs n_targets from 1 to \(TreeLimits.maxOutputs)")
+        }
         let roots = try ints("tree_roots"), features = try ints("nodes_featureids")
         let trueIds = try ints("nodes_truenodeids"), falseIds = try ints("nodes_falsenodeids")
         let trueLeafs = try ints("nodes_trueleafs"), falseLeafs = try ints("nodes_falseleafs")
@@ -113,6 +115,8 @@ struct ONNXTreeSpec {
             guard (0..<targets).contains(leafTargets[leaf]) else {
                 throw .invalidModel("\(label): leaf \(leaf) feeds target \(leafTargets[leaf]), the model has \(targets)")
             }
+            // Trees may share nodes, so what is expanded is paid for.
+            try budget.charge(1, of: Self.bytesPerExpandedNode, for: "\(label)'s expanded tree nodes")
             spec.nodes.append(Node(treeId: tree, nodeId: leafBase + leaf, feature: 0, mode: .leaf, value: 0, trueId: 0, falseId: 0, missingTracksTrue: false))
             spec.weights[[tree, leafBase + leaf]] = [TargetWeight(target: leafTargets[leaf], weight: leafWeights[leaf])]
         }
@@ -137,8 +141,10 @@ struct ONNXTreeSpec {
                 case 6: mode = .member(memberLists[i] ?? [])
                 default: throw .invalidModel("\(label): unknown node mode \(modes[i])")
                 }
-                let trueId = trueLeafs[i] != 0 ? leafBase + trueIds[i] : trueIds[i]
-                let falseId = falseLeafs[i] != 0 ? leafBase + falseIds[i] : falseIds[i]
+                // Leaf ids out of range wrap here and are refused by addLeaf.
+                let trueId = trueLeafs[i] != 0 ? leafBase &+ trueIds[i] : trueIds[i]
+                let falseId = falseLeafs[i] != 0 ? leafBase &+ falseIds[i] : falseIds[i]
+                try budget.charge(1, of: Self.bytesPerExpandedNode, for: "\(label)'s expanded tree nodes")
                 spec.nodes.append(Node(
                     treeId: t, nodeId: i, feature: features[i], mode: mode, value: splits[i], trueId: trueId,
                     falseId: falseId, missingTracksTrue: tracks.isEmpty ? false : tracks[i] == 1))
@@ -148,6 +154,9 @@ struct ONNXTreeSpec {
         }
         return spec
     }
+
+    /// A node, its leaf weight and its share of the lookup tables built from it.
+    static let bytesPerExpandedNode = MemoryLayout<Node>.stride + 128
 
     var maxFeature: Int { nodes.filter { $0.mode != .leaf }.map(\.feature).max() ?? -1 }
 
@@ -176,7 +185,8 @@ struct ONNXTreeSpec {
     /// starts wherever the tree id changes. Returns the ensemble and the number of trees.
     /// With `trackScores`, targets `targetCount + k` count the contributions to target k.
     func build(
-        featureCount: Int, aggregation: TreeAggregation, firstWeightOnly: Bool, trackScores: Bool = false
+        featureCount: Int, aggregation: TreeAggregation, firstWeightOnly: Bool, trackScores: Bool = false,
+        budget: LoadBudget
     ) throws(KeelError) -> (TreeEnsemble, Int) {
         var rootsAt: [Int] = []
         var previous: Int?
@@ -201,7 +211,8 @@ struct ONNXTreeSpec {
             simpleTargets[node.treeId] = w[0].target
         }
 
-        var builder = TreeEnsembleBuilder(featureCount: featureCount, targetCount: trackScores ? 2 * targetCount : targetCount)
+        var builder = try TreeEnsembleBuilder(
+            featureCount: featureCount, targetCount: trackScores ? 2 * targetCount : targetCount, budget: budget)
         for start in rootsAt {
             let treeId = nodes[start].treeId
             let members = byTree[treeId] ?? []
