@@ -113,3 +113,27 @@ import Testing
         #expect(out["y"]?.int64s == [Int64.min, Int64.min, 42])
     }
 }
+
+/// Slice steps from a request that overflowed the output-size arithmetic.
+@Suite struct HostileSliceTests {
+    @Test("extreme slice steps give the right sizes instead of trapping", arguments: [
+        (Int64.max, 1), (Int64.min, 1), (Int64.min + 1, 1), (Int64(2), 2),
+    ] as [(Int64, Int)])
+    func extremeSteps(_ step: Int64, _ expected: Int) throws {
+        var g: [UInt8] = HostileModels.field(1, HostileModels.onnxNode("Slice", inputs: ["x", "b", "e", "a", "s"], outputs: ["y"]))
+        g += HostileModels.field(2, Array("g".utf8))
+        g += HostileModels.field(11, HostileModels.onnxValueInfo("x", dims: [nil]))
+        for name in ["b", "e", "a", "s"] { g += HostileModels.field(11, HostileModels.onnxValueInfo(name, elemType: 7, dims: [1])) }
+        g += HostileModels.field(12, HostileModels.onnxValueInfo("y", dims: [nil]))
+        let model = try ONNXModel(bytes: HostileModels.onnxModel(graph: g))
+        let forward = step > 0
+        let out = try model.infer([
+            "x": Tensor(shape: [4], data: .fp32([1, 2, 3, 4])),
+            "b": Tensor(shape: [1], data: .int64([forward ? 0 : 3])),
+            "e": Tensor(shape: [1], data: .int64([forward ? 4 : -5])),
+            "a": Tensor(shape: [1], data: .int64([0])),
+            "s": Tensor(shape: [1], data: .int64([step])),
+        ])
+        #expect(out["y"]?.shape == [expected])
+    }
+}

@@ -143,3 +143,33 @@ import Testing
         #expect(error?.message.contains("output values per request") == true)
     }
 }
+
+/// KeelCore's JSON parser may pack all-numeric arrays into `.doubles`; the XGBoost loader
+/// reads them through accessors that accept every array form.
+@Suite struct XGBoostPackedArrayTests {
+    static func packed(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .array(let items):
+            if !items.isEmpty, items.allSatisfy({ if case .number = $0 { return true }; return false }) {
+                return .doubles(items.compactMap(\.doubleValue))
+            }
+            return .array(items.map(packed))
+        case .object(let fields):
+            return .object(fields.mapValues(packed))
+        default:
+            return value
+        }
+    }
+
+    @Test func documentsWithPackedDoubleArraysLoadAndPredictTheSame() throws {
+        let bytes = try Fixtures.bytes(Fixtures.trees.appendingPathComponent("xgb_categorical/model.json"))
+        let document = try JSONParser.parse(bytes)
+        let plain = try XGBoostLoader.load(document: document, format: .xgboostJSON, budget: LoadBudget(fileSize: bytes.count))
+        let packed = try XGBoostLoader.load(document: Self.packed(document), format: .xgboostJSON, budget: LoadBudget(fileSize: bytes.count))
+        let features = plain.ensemble.featureCount
+        let rows = 8
+        let input = (0..<(rows * features)).map { Float(($0 * 7) % 5) }
+        #expect(plain.predict(input, rows: rows) == packed.predict(input, rows: rows))
+        #expect(packed.metadata == plain.metadata)
+    }
+}

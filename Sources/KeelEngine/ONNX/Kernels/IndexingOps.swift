@@ -71,14 +71,16 @@ struct SliceKernel: ONNXKernel {
             guard s != 0 else { throw .invalidInput("Slice: step cannot be 0") }
             var st = starts[k] < 0 ? starts[k] &+ dim : starts[k]
             var en = ends[k] < 0 ? ends[k] &+ dim : ends[k]
+            // ceil(distance / |step|) without overflow for steps such as Int.max or Int.min.
+            func steps(_ distance: Int) -> Int { distance > 0 ? Int((UInt(distance) - 1) / s.magnitude) + 1 : 0 }
             if s > 0 {
                 st = min(max(st, 0), dim)
                 en = min(max(en, 0), dim)
-                outShape[a] = en > st ? (en - st + s - 1) / s : 0
+                outShape[a] = steps(en - st)
             } else {
                 st = min(max(st, 0), dim - 1)
                 en = min(max(en, -1), dim - 1)
-                outShape[a] = st > en ? (st - en + (-s) - 1) / (-s) : 0
+                outShape[a] = steps(st - en)
             }
             begin[a] = st
             step[a] = s
