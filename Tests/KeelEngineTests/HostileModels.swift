@@ -221,6 +221,14 @@ enum HostileModels {
         return onnxGraph(nodes: [onnxNode("Identity", inputs: ["x"], outputs: ["y"])], initializers: [tensor])
     }
 
+    /// y = x + w with a [count/3, 3] FP32 initializer `w` stored as raw_data: a big valid file.
+    static func onnxBigInitializer(rows: Int) -> [UInt8] {
+        var tensor = intField(1, UInt64(rows)) + intField(1, 3) + intField(2, 1)
+        tensor += field(8, Array("w".utf8))
+        tensor += field(9, [UInt8](repeating: 0, count: rows * 3 * 4))
+        return onnxGraph(nodes: [onnxNode("Add", inputs: ["x", "w"], outputs: ["y"])], initializers: [tensor])
+    }
+
     /// A valid TreeEnsembleRegressor of `trees` caterpillar trees of `leaves` leaves.
     static func onnxTreeEnsemble(trees: Int, leaves: Int) -> [UInt8] {
         let nodesPerTree = 2 * leaves - 1
