@@ -53,6 +53,18 @@ enum HostileModels {
         return Array(doc.utf8)
     }
 
+    /// Both attacks in one file: a tree of `floodNodes` dense numbers (an uncharged parse would
+    /// leave the whole budget to what follows) and `bitsetTrees` trees asking for 2 MiB bitsets.
+    static func xgboostJSONFloodAndBitsets(floodNodes: Int, bitsetTrees: Int) -> [UInt8] {
+        func array(_ v: String) -> String { "[" + Array(repeating: v, count: floodNodes).joined(separator: ",") + "]" }
+        let flood = #"{"left_children":\#(array("-1")),"right_children":\#(array("-1")),"split_indices":\#(array("0")),"split_conditions":\#(array("0")),"default_left":\#(array("0")),"split_type":\#(array("0"))}"#
+        let bitset = #"{"left_children":[1,-1,-1],"right_children":[2,-1,-1],"split_indices":[0,0,0],"split_conditions":[0,1,2],"default_left":[1,0,0],"split_type":[1,0,0],"categories_nodes":[0],"categories_segments":[0],"categories_sizes":[1],"categories":[16777215]}"#
+        let trees = ([flood] + Array(repeating: bitset, count: bitsetTrees)).joined(separator: ",")
+        let info = Array(repeating: "0", count: bitsetTrees + 1).joined(separator: ",")
+        let doc = #"{"learner":{"learner_model_param":{"num_feature":"4","base_score":"5E-1"},"objective":{"name":"reg:squarederror"},"gradient_booster":{"name":"gbtree","model":{"trees":[\#(trees)],"tree_info":[\#(info)]}}}}"#
+        return Array(doc.utf8)
+    }
+
     /// An XGBoost JSON tree whose node arrays hold `nodes` two- and three-byte numbers
     /// ("0," and "-1,"): the densest JSON numbers, each a full value once parsed.
     static func xgboostJSONNumberFlood(nodes: Int) -> [UInt8] {

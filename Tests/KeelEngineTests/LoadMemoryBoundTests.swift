@@ -60,6 +60,7 @@ import Darwin
             F(name: "xgb-json-big-valid", filename: "model.json", bytes: HostileModels.xgboostJSON(trees: 12_000)),
             F(name: "xgb-json-number-flood", filename: "model.json", bytes: HostileModels.xgboostJSONNumberFlood(nodes: 300_000)),
             F(name: "xgb-json-bitset-amplification", filename: "model.json", bytes: HostileModels.xgboostJSON(trees: 4_000, category: (1 << 24) - 1)),
+            F(name: "xgb-json-flood-and-bitsets", filename: "model.json", bytes: HostileModels.xgboostJSONFloodAndBitsets(floodNodes: 300_000, bitsetTrees: 2_000)),
             F(name: "xgb-json-declared-counts", filename: "model.json", bytes: HostileModels.xgboostJSON(trees: 2_000, numFeature: 1 << 24, numClass: 1 << 16)),
             F(name: "xgb-ubj-big-valid", filename: "model.ubj", bytes: HostileModels.xgboostUBJ(trees: 200, leaves: 512)),
             F(name: "xgb-ubj-zero-width", filename: "model.ubj", bytes: HostileModels.ubjZeroWidth(count: 4 << 20, padding: 4 << 20)),

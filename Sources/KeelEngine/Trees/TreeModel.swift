@@ -182,7 +182,11 @@ public struct TreeRuntime: Runtime {
         let budget = LoadBudget(fileSize: artifact.bytes.count)
         switch format {
         case .xgboostJSON:
-            return try XGBoostLoader.load(document: JSONParser.parse(artifact.bytes), format: format, budget: budget)
+            let document = try JSONParser.parse(artifact.bytes)
+            // KeelCore's parser cannot charge as it builds: what it built is charged before the
+            // loader builds more, so the two together stay within the budget.
+            try budget.charge(JSONDocumentCost.bytes(document), of: 1, for: "the parsed JSON document")
+            return try XGBoostLoader.load(document: document, format: format, budget: budget)
         case .xgboostUBJ:
             let document = try UBJSONParser.parse(artifact.bytes, budget: budget)
             return try XGBoostLoader.load(document: document, format: format, budget: budget)
