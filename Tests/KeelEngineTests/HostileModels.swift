@@ -241,6 +241,29 @@ enum HostileModels {
         return onnxGraph(nodes: [onnxNode("Add", inputs: ["x", "w"], outputs: ["y"])], initializers: [tensor])
     }
 
+    /// A one-leaf TreeEnsembleRegressor with `weights` target weights on distinct (tree, node)
+    /// keys: about 10 bytes of file per dictionary entry built at load.
+    static func onnxTreeWeightsFlood(_ weights: Int) -> [UInt8] {
+        func ints(_ name: String, _ v: [Int64]) -> [UInt8] {
+            field(1, Array(name.utf8)) + field(8, v.flatMap { varint(UInt64(bitPattern: $0)) }) + intField(20, 7)
+        }
+        let keys = (0..<weights).map { Int64($0) }
+        let attributes = [
+            ints("nodes_treeids", [0]), ints("nodes_nodeids", [0]), ints("nodes_featureids", [0]),
+            ints("nodes_truenodeids", [0]), ints("nodes_falsenodeids", [0]),
+            field(1, Array("nodes_modes".utf8)) + field(9, Array("LEAF".utf8)) + intField(20, 8),
+            ints("target_treeids", keys), ints("target_nodeids", keys), ints("target_ids", [Int64](repeating: 0, count: weights)),
+            field(1, Array("target_weights".utf8)) + field(7, [UInt8](repeating: 0, count: 4 * weights)) + intField(20, 6),
+            field(1, Array("n_targets".utf8)) + intField(3, 1) + intField(20, 2),
+        ]
+        var g = field(1, onnxNode("TreeEnsembleRegressor", inputs: ["x"], outputs: ["y"], attributes: attributes) + field(7, Array("ai.onnx.ml".utf8)))
+        g += field(2, Array("g".utf8))
+        g += field(11, onnxValueInfo("x", dims: [nil, 3]))
+        g += field(12, onnxValueInfo("y", dims: [nil, 1]))
+        let opsets = field(8, field(1, []) + intField(2, 17)) + field(8, field(1, Array("ai.onnx.ml".utf8)) + intField(2, 3))
+        return intField(1, 8) + opsets + field(7, g)
+    }
+
     /// A valid TreeEnsembleRegressor of `trees` caterpillar trees of `leaves` leaves.
     static func onnxTreeEnsemble(trees: Int, leaves: Int) -> [UInt8] {
         let nodesPerTree = 2 * leaves - 1

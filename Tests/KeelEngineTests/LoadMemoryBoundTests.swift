@@ -74,6 +74,7 @@ import Darwin
             F(name: "onnx-empty-nodes", filename: "model.onnx", bytes: HostileModels.onnxEmptyNodes(2 << 20)),
             F(name: "onnx-empty-attributes", filename: "model.onnx", bytes: HostileModels.onnxEmptyAttributes(2 << 20)),
             F(name: "onnx-big-initializer", filename: "model.onnx", bytes: HostileModels.onnxBigInitializer(rows: 1 << 18)),
+            F(name: "onnx-tree-weights-flood", filename: "model.onnx", bytes: HostileModels.onnxTreeWeightsFlood(300_000)),
             F(name: "onnx-tree-ensemble-big-valid", filename: "model.onnx", bytes: HostileModels.onnxTreeEnsemble(trees: 300, leaves: 256)),
         ]
     }

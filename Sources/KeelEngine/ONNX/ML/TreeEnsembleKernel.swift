@@ -200,7 +200,7 @@ enum TreeEnsembleOps {
             try ctx.requireInputs(1...1)
             let a = ctx.attributes
             let labels = try ClassLabels(attributes: a, intsName: "classlabels_int64s", label: ctx.label)
-            let spec = try ONNXTreeSpec.v3(a, prefix: "class", targetCount: labels.count, label: ctx.label)
+            let spec = try ONNXTreeSpec.v3(a, prefix: "class", targetCount: labels.count, label: ctx.label, budget: ctx.budget)
             let classIds = try a.ints("class_ids") ?? []
             let weights = try a.reals("class_weights") ?? []
             let binaryCase = labels.count == 2 && Set(classIds).count == 1
@@ -213,7 +213,7 @@ enum TreeEnsembleOps {
             guard let targets = try ctx.attributes.int("n_targets"), targets > 0 else {
                 throw .invalidModel("\(ctx.label) needs n_targets > 0")
             }
-            let spec = try ONNXTreeSpec.v3(ctx.attributes, prefix: "target", targetCount: targets, label: ctx.label)
+            let spec = try ONNXTreeSpec.v3(ctx.attributes, prefix: "target", targetCount: targets, label: ctx.label, budget: ctx.budget)
             return try compile(ctx, spec: spec, kind: .regressor, aggregate: try ctx.attributes.string("aggregate_function", default: "SUM"))
         },
         KernelRegistration(KernelRegistry.mlDomain, "TreeEnsemble", 5...5) { ctx throws(KeelError) in
