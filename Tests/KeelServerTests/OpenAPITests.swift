@@ -215,4 +215,17 @@ import Testing
             #expect(after.status == .ok, "the admin key stopped working")
         }
     }
+
+    @Test func aComparisonOfMoreThanTheDocumentedNumberOfVersionsIsRefused() async throws {
+        let manager = try await TestServer.manager()
+        let (app, _, registry, keys) = try await TestServer.secured(manager)
+        try await AccessControlTests.registerChurn(registry)
+        try await app.test(.router) { client in
+            let many = Array(repeating: "1", count: ModelRoutes.maxComparedVersions + 1).joined(separator: ",")
+            let refused = try await client.execute(uri: "/api/v1/models/churn/compare?versions=\(many)", method: .get, headers: TestServer.bearer(keys.viewer))
+            #expect(refused.status == .badRequest)
+            let ok = try await client.execute(uri: "/api/v1/models/churn/compare?versions=1,2", method: .get, headers: TestServer.bearer(keys.viewer))
+            #expect(ok.status == .ok)
+        }
+    }
 }

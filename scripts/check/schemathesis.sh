@@ -109,10 +109,10 @@ api POST "/api/v1/models/churn/versions/1/evaluate?label=churn" "$ROOT/models/ch
 # The server follows the registry in the background: wait until it serves the registry's churn
 # (an alias resolves only then), so the repository routes meet a registry model, as in production.
 for _ in $(seq 1 120); do
-    curl -sf "$BASE/v2/models/churn/versions/staging/ready" >/dev/null 2>&1 && break
+    curl -sf -H "Authorization: Bearer $ADMIN_KEY" "$BASE/v2/models/churn/versions/staging/ready" >/dev/null 2>&1 && break
     sleep 0.5
 done
-curl -sf "$BASE/v2/models/churn/versions/staging/ready" >/dev/null || die "keel did not start serving the registry's churn within 60 s"
+curl -sf -H "Authorization: Bearer $ADMIN_KEY" "$BASE/v2/models/churn/versions/staging/ready" >/dev/null || die "keel did not start serving the registry's churn within 60 s"
 log "registry seeded: churn v1 (production, staging), gate 'size_mb <= 100', evaluated on the holdout; served"
 
 # ---------------------------------------------------------------- schemathesis

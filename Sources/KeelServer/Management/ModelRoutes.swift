@@ -163,10 +163,14 @@ struct ModelRoutes {
             return JSONResponse.value(.object(["deleted": .bool(true)]))
         }
         routes.get("/api/v1/models/{model}/compare", .viewer, "Compare versions' metrics",
-            doc: .json(.ref("Comparison"), parameters: [.model, .query("versions", .string, "Comma-separated version numbers (default: all)", example: "1")], errors: [.notFound])) { request, context in
+            doc: .json(.ref("Comparison"), parameters: [.model, .query("versions", .string, "Comma-separated version numbers, at most \(Self.maxComparedVersions) (default: all)", example: "1")], errors: [.notFound])) { request, context in
             var numbers: [Int] = []
             if let list = request.uri.queryParameters.get("versions") {
-                for part in list.split(separator: ",") {
+                let parts = list.split(separator: ",")
+                guard parts.count <= Self.maxComparedVersions else {
+                    throw KeelError.invalidInput("compare takes at most \(Self.maxComparedVersions) versions, got \(parts.count)")
+                }
+                for part in parts {
                     guard let n = Int(part.trimmingCharacters(in: .whitespaces)) else {
                         throw KeelError.invalidInput("versions must be a comma-separated list of numbers, got '\(list)'")
                     }
@@ -194,6 +198,9 @@ struct ModelRoutes {
         .ref("Evaluation"), "Scores the version on a holdout CSV (header row, one column the label) and records the measured metrics.",
         parameters: [.model, .versionNumber, .query("label", .string(minLength: 1), "The label column", required: true, example: "churn")],
         body: RequestBodyDoc("Holdout rows as CSV", content: [MediaTypeDoc("text/csv", .string, example: ChurnExamples.holdoutCSV)]), errors: [.notFound])
+
+    /// Most versions one comparison may name (each is a store lookup).
+    static let maxComparedVersions = 100
 
     static let markdown = ResponseDoc(status: 200, "The model card", content: [MediaTypeDoc("text/markdown", .string)])
 
