@@ -35,6 +35,9 @@ public enum KeelApplication {
         InferenceRoutes(manager: manager, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
         RepositoryRoutes(manager: manager).register(on: routes)
         RecordsRoutes(manager: manager, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances).register(on: routes)
+        OpenAPIRoute.register(on: routes)  // last: the document lists every route above
+        // After every route: it applies only to requests no route matched.
+        router.add(middleware: MethodNotAllowedMiddleware(routes.declared))
         return KeelRouter(router: router, declared: routes.declared)
     }
 

@@ -6,7 +6,7 @@ struct Keel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keel",
         abstract: "Keel: fast model serving and MLOps.",
-        subcommands: [ServeCommand.self, PredictCommand.self, BenchCommand.self, ModelsCommand.self, KeysCommand.self, AuditCommand.self]
+        subcommands: [ServeCommand.self, PredictCommand.self, InspectCommand.self, BenchCommand.self, ModelsCommand.self, KeysCommand.self, AuditCommand.self, OpenAPICommand.self]
     )
 
     static func main() async {

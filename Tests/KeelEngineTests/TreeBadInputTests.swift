@@ -61,7 +61,7 @@ import Testing
 
     @Test func cyclicTreeIsRefused() throws {
         // Node 0's left child is node 0 itself.
-        var builder = TreeEnsembleBuilder(featureCount: 1, targetCount: 1)
+        var builder = try TreeEnsembleBuilder(featureCount: 1, targetCount: 1, budget: LoadBudget(limit: 1 << 30))
         let nodes: [SourceNode] = [
             .split(feature: 0, test: .lessOrEqual(0), missingLeft: true, zeroIsMissing: false, left: 0, right: 1),
             .leaf(1),

@@ -33,7 +33,7 @@ import Glibc
             logger: logger)
         let server = Task { try await app.runService(gracefulShutdownSignals: []) }
         defer { server.cancel() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while port.value == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         let bound = try #require(port.value)
         try await body(bound)

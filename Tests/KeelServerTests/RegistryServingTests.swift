@@ -96,8 +96,9 @@ import Testing
         try await TestServer.app(manager).test(.router) { client in
             async let inFlight = client.execute(uri: "/v2/models/double/infer", method: .post, body: TestServer.body(body))
             // Swap only once the request is running inside version 1.
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(60)
             while slow.calls == warmUps && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            try #require(slow.calls > warmUps, "the in-flight request never reached the engine")
             let new = try await manager.prepare(name: "double", version: "2", model: SlowDoubler(delay: 0))
             manager.install(name: "double", versions: [new], aliases: ["production": "2"], defaultVersion: "2")
             let after = try await client.execute(uri: "/v2/models/double/infer", method: .post, body: TestServer.body(body))

@@ -19,7 +19,7 @@ enum TestServer {
         logger.logLevel = .critical
         let manager = ModelManager(
             repository: repository.map { ModelRepository(directory: $0) }, metrics: ServingMetrics(), logger: logger,
-            requestTimeout: .seconds(5))
+            requestTimeout: .seconds(60))
         await manager.loadAll()
         return manager
     }

@@ -23,9 +23,12 @@ public struct ONNXModel: LoadedModel {
     let plan: ExecutionPlan
 
     public init(bytes: [UInt8]) throws(KeelError) {
+        let budget = LoadBudget(fileSize: bytes.count)
+        // What decoding builds is paid for before it is built.
+        try WireCostScan.charge(bytes, to: budget)
         let model = try ModelDecoder.decode(bytes)
         let opsets = try ModelDecoder.opsets(model)
-        var planner = GraphPlanner(graph: model.graph, opsets: opsets)
+        var planner = GraphPlanner(graph: model.graph, opsets: opsets, budget: budget)
         let (plan, inferred) = try planner.plan()
         self.plan = plan
 
@@ -74,6 +77,8 @@ public struct ONNXModel: LoadedModel {
                 throw .invalidInput("missing input '\(input.signature.name)'; model expects \(describeInputs())")
             }
             try input.signature.validate(tensor)
+            // Bounds every shape the graph derives from this one (see ShapeMath).
+            _ = try ShapeMath.count(tensor.shape, what: "input '\(input.signature.name)'")
             feeds.append(tensor)
         }
         if inputs.count > plan.inputs.count {

@@ -6,71 +6,110 @@ enum LightGBMLoader {
     /// LightGBM treats |x| <= kZeroThreshold as zero (1e-35 as a float, widened to double).
     static let zeroThreshold = Float(1.0e-35)
 
-    static func load(text bytes: [UInt8]) throws(KeelError) -> TreeModel {
+    /// Header keys the loader reads; other header lines are skipped, not stored.
+    private static let headerKeys: Set<Substring> = [
+        "max_feature_idx", "num_class", "num_tree_per_iteration", "objective", "feature_names", "version",
+    ]
+    /// Tree block keys the loader reads.
+    private static let treeKeys: Set<Substring> = [
+        "num_leaves", "leaf_value", "split_feature", "threshold", "decision_type", "left_child", "right_child",
+        "num_cat", "cat_boundaries", "cat_threshold", "is_linear",
+    ]
+
+    static func load(text bytes: [UInt8], budget: LoadBudget) throws(KeelError) -> TreeModel {
         let text = String(decoding: bytes, as: UTF8.self)
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" })
-            .map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
-        guard lines.first == "tree" else {
+        try checkComplete(text)
+        var lines = TextLines(text)
+        guard lines.next() == "tree" else {
             throw .invalidModel("not a LightGBM text model: the first line is not 'tree'")
-        }
-        guard lines.contains("end of trees") else {
-            throw .invalidModel("LightGBM model is truncated: no 'end of trees' line")
-        }
-        if lines.contains("parameters:"), !lines.contains("end of parameters") {
-            throw .invalidModel("LightGBM model is truncated: its parameters section has no 'end of parameters' line")
         }
         // Header: key=value lines up to the first "Tree=" block.
         var header: [Substring: Substring] = [:]
-        var flags: Set<Substring> = []
-        var i = 1
-        while i < lines.count, !lines[i].hasPrefix("Tree=") {
-            let line = lines[i]
-            if line == "end of trees" { break }
-            if let eq = line.firstIndex(of: "=") {
-                header[line[..<eq]] = line[line.index(after: eq)...]
-            } else if !line.isEmpty {
-                flags.insert(line)
+        var averageOutput = false
+        var line = lines.next()
+        while let current = line, !current.hasPrefix("Tree="), current != "end of trees" {
+            if let eq = current.firstIndex(of: "=") {
+                let key = current[..<eq]
+                if headerKeys.contains(key) { header[key] = current[current.index(after: eq)...] }
+            } else if current == "average_output" {
+                averageOutput = true
             }
-            i += 1
+            line = lines.next()
         }
         guard let maxFeature = header["max_feature_idx"].flatMap({ Int($0) }), maxFeature >= 0 else {
             throw .invalidModel("LightGBM model has no valid max_feature_idx")
         }
+        guard maxFeature < TreeLimits.maxFeatures else {
+            throw .invalidModel("LightGBM max_feature_idx is \(maxFeature); Keel supports at most \(TreeLimits.maxFeatures) features")
+        }
         let featureCount = maxFeature + 1
         let numClass = header["num_class"].flatMap { Int($0) } ?? 1
         let perIteration = header["num_tree_per_iteration"].flatMap { Int($0) } ?? numClass
-        guard numClass >= 1, perIteration >= 1 else { throw .invalidModel("LightGBM model has invalid num_class") }
+        guard (1...TreeLimits.maxOutputs).contains(numClass), (1...TreeLimits.maxOutputs).contains(perIteration) else {
+            throw .invalidModel("LightGBM model has invalid num_class or num_tree_per_iteration; expected 1 to \(TreeLimits.maxOutputs)")
+        }
         let objective = String(header["objective"] ?? "regression")
         let (task, transform) = try objectiveSpec(objective)
 
-        var builder = TreeEnsembleBuilder(featureCount: featureCount, targetCount: perIteration)
+        var builder = try TreeEnsembleBuilder(featureCount: featureCount, targetCount: perIteration, budget: budget)
         var treeCount = 0
-        while i < lines.count, lines[i] != "end of trees" {
-            guard lines[i].hasPrefix("Tree=") else { i += 1; continue }
+        while let current = line, current != "end of trees" {
+            guard current.hasPrefix("Tree=") else { line = lines.next(); continue }
             var fields: [Substring: Substring] = [:]
-            i += 1
-            while i < lines.count, !lines[i].isEmpty, !lines[i].hasPrefix("Tree="), lines[i] != "end of trees" {
-                if let eq = lines[i].firstIndex(of: "=") {
-                    fields[lines[i][..<eq]] = lines[i][lines[i].index(after: eq)...]
+            line = lines.next()
+            while let field = line, !field.isEmpty, !field.hasPrefix("Tree="), field != "end of trees" {
+                if let eq = field.firstIndex(of: "=") {
+                    let key = field[..<eq]
+                    if treeKeys.contains(key) { fields[key] = field[field.index(after: eq)...] }
                 }
-                i += 1
+                line = lines.next()
             }
-            let nodes = try sourceNodes(fields, tree: treeCount, featureCount: featureCount)
+            let nodes = try sourceNodes(fields, tree: treeCount, budget: budget)
             try builder.addTree(nodes, target: treeCount % perIteration)
             treeCount += 1
         }
         guard treeCount > 0 else { throw .invalidModel("LightGBM model has no trees") }
+        guard treeCount >= perIteration else {
+            throw .invalidModel("LightGBM model has \(treeCount) trees, fewer than its \(perIteration) trees per iteration")
+        }
         let aggregation: TreeAggregation =
-            flags.contains("average_output") ? .average(divisor: Double(treeCount / perIteration)) : .sum
+            averageOutput ? .average(divisor: Double(treeCount / perIteration)) : .sum
         let ensemble = try builder.build(
             baseScores: [Double](repeating: 0, count: perIteration), aggregation: aggregation)
-        var names = header["feature_names"].map { $0.split(separator: " ").map(String.init) }
-        if names?.count != featureCount { names = nil }
+        var names: [String]?
+        if let list = header["feature_names"], Tokens.maxCount(in: list) >= featureCount {
+            var parsed: [String] = []
+            try Tokens.forEach(in: list) { token throws(KeelError) in
+                guard parsed.count <= featureCount else { return }
+                parsed.append(String(token))
+            }
+            names = parsed.count == featureCount ? parsed : nil
+        }
         var properties = ["objective": objective]
         if let version = header["version"] { properties["format_version"] = String(version) }
         return try TreeModel(
             ensemble: ensemble, task: task, transform: transform, format: .lightgbmText,
             featureNames: names, properties: properties)
+    }
+
+    /// Refuses a file cut short: no "end of trees" line, or a parameters section without its end.
+    private static func checkComplete(_ text: String) throws(KeelError) {
+        var lines = TextLines(text)
+        var endOfTrees = false, parameters = false, endOfParameters = false
+        while let line = lines.next() {
+            switch line {
+            case "end of trees": endOfTrees = true
+            case "parameters:": parameters = true
+            case "end of parameters": endOfParameters = true
+            default: continue
+            }
+        }
+        guard endOfTrees else {
+            throw .invalidModel("LightGBM model is truncated: no 'end of trees' line")
+        }
+        if parameters, !endOfParameters {
+            throw .invalidModel("LightGBM model is truncated: its parameters section has no 'end of parameters' line")
+        }
     }
 
     private static func objectiveSpec(_ objective: String) throws(KeelError) -> (TreeTask, OutputTransform) {
@@ -106,17 +145,25 @@ enum LightGBMLoader {
         }
     }
 
+    /// The values of a tree's `key` line; `count` (when >= 0) is how many there must be. The
+    /// array is reserved only up to what the line can hold and charged to the budget.
     private static func numbers<T>(
-        _ fields: [Substring: Substring], _ key: Substring, count: Int, tree: Int, _ parse: (Substring) -> T?
+        _ fields: [Substring: Substring], _ key: Substring, count: Int, tree: Int, budget: LoadBudget,
+        _ parse: (Substring) -> T?
     ) throws(KeelError) -> [T] {
         guard let line = fields[key] else {
             throw .invalidModel("LightGBM tree \(tree) has no '\(key)' line")
         }
+        let capacity = Tokens.maxCount(in: line)
+        guard count <= capacity else {
+            throw .invalidModel("LightGBM tree \(tree) '\(key)' cannot hold the \(count) values it needs")
+        }
+        try budget.check(transient: capacity, of: MemoryLayout<T>.stride, for: "LightGBM tree \(tree) '\(key)'")
         var out = [T]()
-        out.reserveCapacity(count)
-        for token in line.split(separator: " ") {
+        out.reserveCapacity(count >= 0 ? count : capacity)
+        try Tokens.forEach(in: line) { token throws(KeelError) in
             guard let v = parse(token) else {
-                throw .invalidModel("LightGBM tree \(tree) has an invalid value '\(token)' in '\(key)'")
+                throw .invalidModel("LightGBM tree \(tree) has an invalid value '\(token.prefix(40))' in '\(key)'")
             }
             out.append(v)
         }
@@ -129,7 +176,7 @@ enum LightGBMLoader {
     /// Converts one tree. Internal nodes come first (0..<leaves-1), then leaves; a negative
     /// child `c` names leaf `~c`.
     private static func sourceNodes(
-        _ fields: [Substring: Substring], tree: Int, featureCount: Int
+        _ fields: [Substring: Substring], tree: Int, budget: LoadBudget
     ) throws(KeelError) -> [SourceNode] {
         if fields["is_linear"].map({ $0 != "0" }) ?? false {
             throw .unsupported("LightGBM linear trees (linear_tree=true) are not supported")
@@ -137,29 +184,34 @@ enum LightGBMLoader {
         guard let leaves = fields["num_leaves"].flatMap({ Int($0) }), leaves >= 1 else {
             throw .invalidModel("LightGBM tree \(tree) has no valid num_leaves")
         }
-        let leafValues = try numbers(fields, "leaf_value", count: leaves, tree: tree) { Double($0) }
+        let leafValues = try numbers(fields, "leaf_value", count: leaves, tree: tree, budget: budget) { Double($0) }
         if leaves == 1 { return [.leaf(leafValues[0])] }
         let splits = leaves - 1
-        let features = try numbers(fields, "split_feature", count: splits, tree: tree) { Int($0) }
-        let thresholds = try numbers(fields, "threshold", count: splits, tree: tree) { Double($0) }
-        let decisions = try numbers(fields, "decision_type", count: splits, tree: tree) { Int($0) }
-        let lefts = try numbers(fields, "left_child", count: splits, tree: tree) { Int($0) }
-        let rights = try numbers(fields, "right_child", count: splits, tree: tree) { Int($0) }
+        let features = try numbers(fields, "split_feature", count: splits, tree: tree, budget: budget) { Int($0) }
+        let thresholds = try numbers(fields, "threshold", count: splits, tree: tree, budget: budget) { Double($0) }
+        let decisions = try numbers(fields, "decision_type", count: splits, tree: tree, budget: budget) { Int($0) }
+        let lefts = try numbers(fields, "left_child", count: splits, tree: tree, budget: budget) { Int($0) }
+        let rights = try numbers(fields, "right_child", count: splits, tree: tree, budget: budget) { Int($0) }
         let numCat = fields["num_cat"].flatMap { Int($0) } ?? 0
+        // Each categorical split has its own set, so a tree has at most one per split.
+        guard (0...splits).contains(numCat) else {
+            throw .invalidModel("LightGBM tree \(tree) has num_cat \(numCat); expected 0 to its \(splits) splits")
+        }
         var boundaries: [Int] = []
         var catWords: [UInt32] = []
         if numCat > 0 {
-            boundaries = try numbers(fields, "cat_boundaries", count: numCat + 1, tree: tree) { Int($0) }
-            catWords = try numbers(fields, "cat_threshold", count: -1, tree: tree) { UInt32($0) }
+            boundaries = try numbers(fields, "cat_boundaries", count: numCat + 1, tree: tree, budget: budget) { Int($0) }
+            catWords = try numbers(fields, "cat_threshold", count: -1, tree: tree, budget: budget) { UInt32($0) }
         }
-        // Source index: splits keep their index, leaf k becomes splits + k.
+        // Source index: splits keep their index, leaf k (child ~k) becomes splits + k.
         func child(_ c: Int) throws(KeelError) -> Int {
-            let index = c >= 0 ? c : splits + ~c
-            guard (0..<(splits + leaves)).contains(index) else {
+            let leaf = ~c
+            guard c >= 0 ? c < splits : leaf < leaves else {
                 throw .invalidModel("LightGBM tree \(tree) has an out-of-range child \(c)")
             }
-            return index
+            return c >= 0 ? c : splits + leaf
         }
+        try budget.check(transient: splits + leaves, of: MemoryLayout<SourceNode>.stride, for: "LightGBM tree \(tree) (\(leaves) leaves)")
         var nodes = [SourceNode]()
         nodes.reserveCapacity(splits + leaves)
         for s in 0..<splits {
@@ -169,14 +221,25 @@ enum LightGBMLoader {
             let test: SplitTest
             var missingLeft = defaultLeft
             if decision & 1 != 0 {
-                let setIndex = Int(thresholds[s])
-                guard setIndex >= 0, setIndex + 1 < boundaries.count,
-                      boundaries[setIndex] >= 0, boundaries[setIndex] <= boundaries[setIndex + 1],
+                // The threshold of a categorical split indexes its category set.
+                let t = thresholds[s]
+                guard t >= 0, t < Double(boundaries.count - 1), t.rounded(.towardZero) == t else {
+                    throw .invalidModel("LightGBM tree \(tree) categorical split \(s) names set \(t); the tree has \(max(boundaries.count - 1, 0)) sets")
+                }
+                let setIndex = Int(t)
+                guard boundaries[setIndex] >= 0, boundaries[setIndex] <= boundaries[setIndex + 1],
                       boundaries[setIndex + 1] <= catWords.count else {
                     throw .invalidModel("LightGBM tree \(tree) has an invalid categorical split \(s)")
                 }
+                let words = catWords[boundaries[setIndex]..<boundaries[setIndex + 1]]
+                guard words.count <= TreeLimits.maxCategory / 32 else {
+                    throw .invalidModel("LightGBM tree \(tree) categorical split \(s) spans \(words.count * 32) categories; at most \(TreeLimits.maxCategory)")
+                }
+                let members = words.reduce(0) { $0 + $1.nonzeroBitCount }
+                try budget.check(transient: members, of: MemoryLayout<Int>.stride, for: "LightGBM tree \(tree) categorical split \(s)")
                 var categories: [Int] = []
-                for (w, word) in catWords[boundaries[setIndex]..<boundaries[setIndex + 1]].enumerated() {
+                categories.reserveCapacity(members)
+                for (w, word) in words.enumerated() {
                     for bit in 0..<32 where word & (1 << UInt32(bit)) != 0 {
                         categories.append(w * 32 + bit)
                     }

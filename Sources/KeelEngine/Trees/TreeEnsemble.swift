@@ -142,9 +142,20 @@ public struct TreeEnsembleBuilder {
     private var entries: [TargetWeight] = []
     private var special = false
 
-    public init(featureCount: Int, targetCount: Int) {
+    private let budget: LoadBudget
+
+    /// A builder for `featureCount` input features and `targetCount` outputs, both within
+    /// `TreeLimits`; every node, set and leaf it stores is charged to `budget`.
+    public init(featureCount: Int, targetCount: Int, budget: LoadBudget) throws(KeelError) {
+        guard (1...TreeLimits.maxFeatures).contains(featureCount) else {
+            throw .invalidModel("tree model declares \(featureCount) features; expected 1 to \(TreeLimits.maxFeatures)")
+        }
+        guard (1...TreeLimits.maxOutputs).contains(targetCount) else {
+            throw .invalidModel("tree model declares \(targetCount) outputs; expected 1 to \(TreeLimits.maxOutputs)")
+        }
         self.featureCount = featureCount
         self.targetCount = targetCount
+        self.budget = budget
     }
 
     /// Adds one tree. `nodes[root]` is its root; `scale` multiplies every leaf value (DART).
@@ -158,6 +169,14 @@ public struct TreeEnsembleBuilder {
         guard (0..<targetCount).contains(target) else {
             throw .invalidModel("tree \(treeNo) feeds output \(target), but the model has \(targetCount)")
         }
+        guard source.count <= TreeLimits.maxNodes - nodes.count else {
+            throw .invalidModel("tree \(treeNo) would bring the model past \(TreeLimits.maxNodes) nodes")
+        }
+        // Every stored node costs its TreeNode, flags, leaf value and entry range, twice:
+        // the flat arrays grow by doubling, and a growing array is briefly copied.
+        try budget.charge(source.count, of: 2 * Self.bytesPerNode, for: "tree \(treeNo) (\(source.count) nodes)")
+        try budget.charge(1, of: Self.bytesPerTree, for: "tree \(treeNo)")
+        try budget.check(transient: source.count, of: MemoryLayout<(Int, Int?, Int32)>.stride, for: "tree \(treeNo)'s traversal stack")
         roots.append(Int32(nodes.count))
         targets.append(Int32(target))
         // Depth-first, left subtree first: the left child lands right after its parent. The
@@ -182,6 +201,10 @@ public struct TreeEnsembleBuilder {
                 for c in contributions where !(0..<targetCount).contains(c.target) {
                     throw .invalidModel("tree \(treeNo) has a leaf for output \(c.target), but the model has \(targetCount)")
                 }
+                guard contributions.count <= Int(Int32.max) - entries.count else {
+                    throw .invalidModel("tree \(treeNo) has more leaf weights than \(Int32.max)")
+                }
+                try budget.charge(contributions.count, TargetWeight.self, for: "tree \(treeNo)'s leaf weights")
                 appendLeaf(at: me, value: 0)
                 entryRanges[me] = Int32(entries.count)..<Int32(entries.count + contributions.count)
                 entries.append(contentsOf: contributions.map { TargetWeight(target: $0.target, weight: $0.weight * scale) })
@@ -204,6 +227,7 @@ public struct TreeEnsembleBuilder {
                     flags |= TreeNode.Flags.floatSet
                     if membersGoLeft { flags |= TreeNode.Flags.membersGoLeft }
                     guard floatSets.count < (1 << 23) else { throw .invalidModel("too many set-membership splits") }
+                    try budget.charge(values.count, Float.self, for: "tree \(treeNo)'s set-membership split")
                     floatSets.append(floatValues.count..<(floatValues.count + values.count))
                     floatValues.append(contentsOf: values)
                     flags |= UInt32(floatSets.count - 1) << TreeNode.Flags.setShift
@@ -230,10 +254,14 @@ public struct TreeEnsembleBuilder {
 
     private mutating func addCategorySet(_ categories: [Int], tree: Int) throws(KeelError) -> Int {
         let maxCategory = categories.max() ?? -1
-        guard categories.allSatisfy({ $0 >= 0 }), maxCategory < (1 << 24) else {
-            throw .invalidModel("tree \(tree) has a categorical split with an invalid category (must be in 0..<16777216)")
+        guard categories.allSatisfy({ $0 >= 0 }), maxCategory < TreeLimits.maxCategory else {
+            throw .invalidModel("tree \(tree) has a categorical split with an invalid category (must be in 0..<\(TreeLimits.maxCategory))")
         }
         guard sets.count < (1 << 23) else { throw .invalidModel("too many categorical splits") }
+        // The bitset spans every category up to the largest: charged, since a few bytes of
+        // file naming a large category would otherwise cost up to 2 MiB per split.
+        try budget.charge(maxCategory / 32 + 1, of: 2 * MemoryLayout<UInt32>.stride,
+                          for: "tree \(tree)'s categorical split up to category \(maxCategory)")
         var bits = [UInt32](repeating: 0, count: maxCategory / 32 + 1)
         for c in categories { bits[c / 32] |= 1 << UInt32(c % 32) }
         let start = words.count
@@ -241,6 +269,12 @@ public struct TreeEnsembleBuilder {
         sets.append(start..<words.count)
         return sets.count - 1
     }
+
+    /// TreeNode, flags, leaf value and multi-target entry range of one node.
+    static let bytesPerNode = MemoryLayout<TreeNode>.stride + MemoryLayout<UInt32>.stride
+        + MemoryLayout<Double>.stride + MemoryLayout<Range<Int32>>.stride
+    /// Root, depth, minimum depth and target of one tree.
+    static let bytesPerTree = 4 * MemoryLayout<Int32>.stride
 
     public func build(baseScores: [Double], aggregation: TreeAggregation = .sum) throws(KeelError) -> TreeEnsemble {
         guard baseScores.count == targetCount else {

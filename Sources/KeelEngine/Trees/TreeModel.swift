@@ -110,6 +110,10 @@ public struct TreeModel: LoadedModel {
             throw .invalidInput("input 'input' must be FP32")
         }
         let rows = tensor.shape[0]
+        let (outputCount, overflow) = rows.multipliedReportingOverflow(by: ensemble.targetCount)
+        guard !overflow, outputCount <= ShapeMath.maxElements else {
+            throw .invalidInput("\(rows) rows × \(ensemble.targetCount) outputs exceeds the limit of \(ShapeMath.maxElements) output values per request")
+        }
         return predict(values, rows: rows)
     }
 
@@ -175,13 +179,19 @@ public struct TreeRuntime: Runtime {
     public var formats: [ModelFormat] { [.xgboostJSON, .xgboostUBJ, .lightgbmText] }
 
     public func load(_ artifact: ModelArtifact, format: ModelFormat) throws(KeelError) -> any LoadedModel {
+        let budget = LoadBudget(fileSize: artifact.bytes.count)
         switch format {
         case .xgboostJSON:
-            return try XGBoostLoader.load(document: JSONParser.parse(artifact.bytes), format: format)
+            let document = try JSONParser.parse(artifact.bytes)
+            // KeelCore's parser cannot charge as it builds: what it built is charged before the
+            // loader builds more, so the two together stay within the budget.
+            try budget.charge(JSONDocumentCost.bytes(document), of: 1, for: "the parsed JSON document")
+            return try XGBoostLoader.load(document: document, format: format, budget: budget)
         case .xgboostUBJ:
-            return try XGBoostLoader.load(document: UBJSONParser.parse(artifact.bytes), format: format)
+            let document = try UBJSONParser.parse(artifact.bytes, budget: budget)
+            return try XGBoostLoader.load(document: document, format: format, budget: budget)
         case .lightgbmText:
-            return try LightGBMLoader.load(text: artifact.bytes)
+            return try LightGBMLoader.load(text: artifact.bytes, budget: budget)
         case .onnx:
             throw .unsupported("the tree runtime does not load ONNX models")
         }

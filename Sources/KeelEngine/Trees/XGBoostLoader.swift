@@ -3,7 +3,7 @@ import KeelCore
 
 /// Reads XGBoost's JSON / UBJSON model schema (gbtree and dart boosters) into a `TreeModel`.
 enum XGBoostLoader {
-    static func load(document: JSONValue, format: ModelFormat) throws(KeelError) -> TreeModel {
+    static func load(document: JSONValue, format: ModelFormat, budget: LoadBudget) throws(KeelError) -> TreeModel {
         guard let learner = document["learner"] else {
             throw .invalidModel("not an XGBoost model: the document has no 'learner' object")
         }
@@ -29,9 +29,20 @@ enum XGBoostLoader {
         guard let featureCount = params?["num_feature"]?.intValue, featureCount > 0 else {
             throw .invalidModel("XGBoost model has no valid learner_model_param.num_feature")
         }
+        guard featureCount <= TreeLimits.maxFeatures else {
+            throw .invalidModel("XGBoost num_feature is \(featureCount); Keel supports at most \(TreeLimits.maxFeatures) features")
+        }
         let numClass = params?["num_class"]?.intValue ?? 0
         let numTarget = params?["num_target"]?.intValue ?? 1
+        for (name, value) in [("num_class", numClass), ("num_target", numTarget)] where !(0...TreeLimits.maxOutputs).contains(value) {
+            throw .invalidModel("XGBoost \(name) is \(value); expected 0 to \(TreeLimits.maxOutputs)")
+        }
         let outputs = max(numClass, numTarget, 1)
+        // Every output is fed by at least one tree per round, so a file cannot declare more
+        // outputs than it has trees.
+        guard outputs <= max(trees.count, 1) else {
+            throw .invalidModel("XGBoost model declares \(outputs) outputs but has only \(trees.count) trees")
+        }
         let treeInfo = treeModel["tree_info"]?.intsValue ?? [Int](repeating: 0, count: trees.count)
         guard treeInfo.count == trees.count else {
             throw .invalidModel("XGBoost tree_info lists \(treeInfo.count) trees, the model has \(trees.count)")
@@ -44,14 +55,14 @@ enum XGBoostLoader {
         let storedBase = try baseScores(params?["base_score"], outputs: outputs)
         let base = storedBase.map(link)
 
-        var builder = TreeEnsembleBuilder(featureCount: featureCount, targetCount: outputs)
+        var builder = try TreeEnsembleBuilder(featureCount: featureCount, targetCount: outputs, budget: budget)
         for (t, tree) in trees.enumerated() {
-            let nodes = try sourceNodes(tree, index: t)
+            let nodes = try sourceNodes(tree, index: t, budget: budget)
             try builder.addTree(nodes, target: treeInfo[t], scale: weightDrop?[t] ?? 1)
         }
         let ensemble = try builder.build(baseScores: base)
 
-        var names = learner["feature_names"]?.arrayValue?.compactMap(\.stringValue)
+        var names = learner["feature_names"].flatMap(featureNames)
         if names?.isEmpty ?? true { names = nil }
         var properties = ["objective": objective, "booster": boosterName]
         if let version = document["version"]?.intsValue {
@@ -61,6 +72,17 @@ enum XGBoostLoader {
         return try TreeModel(
             ensemble: ensemble, task: task, transform: transform, format: format,
             featureNames: names, properties: properties)
+    }
+
+    /// Feature names as strings; nil (no names) unless every entry is a string.
+    private static func featureNames(_ value: JSONValue) -> [String]? {
+        guard let list = value.arrayValue else { return nil }
+        var names: [String] = []
+        for entry in list {
+            guard let name = entry.stringValue else { return nil }
+            names.append(name)
+        }
+        return names
     }
 
     /// Task, output transform and the link turning a stored base_score into a margin.
@@ -120,7 +142,7 @@ enum XGBoostLoader {
 
     /// One tree's arrays as explicit-child source nodes. XGBoost goes left when `x < t` in
     /// float; for floats that is exactly `x <= nextDown(t)`.
-    private static func sourceNodes(_ tree: JSONValue, index t: Int) throws(KeelError) -> [SourceNode] {
+    private static func sourceNodes(_ tree: JSONValue, index t: Int, budget: LoadBudget) throws(KeelError) -> [SourceNode] {
         func array<T>(_ key: String, _ get: (JSONValue) -> [T]?) throws(KeelError) -> [T] {
             guard let v = tree[key], let a = get(v) else {
                 throw .invalidModel("XGBoost tree \(t) has no valid '\(key)' array")
@@ -130,6 +152,10 @@ enum XGBoostLoader {
         if let leafSize = tree["tree_param"]?["size_leaf_vector"]?.intValue, leafSize > 1 {
             throw .unsupported("XGBoost multi-output trees (size_leaf_vector \(leafSize)) are not supported")
         }
+        // The node arrays as Ints plus the source nodes live only while this tree is added.
+        let declared = tree["left_children"]?.arrayCount ?? 0
+        try budget.check(transient: declared, of: 5 * MemoryLayout<Int>.stride + MemoryLayout<Float>.stride + MemoryLayout<SourceNode>.stride,
+                         for: "XGBoost tree \(t) (\(declared) nodes)")
         let left = try array("left_children", \.intsValue)
         let right = try array("right_children", \.intsValue)
         let features = try array("split_indices", \.intsValue)
@@ -153,10 +179,16 @@ enum XGBoostLoader {
                 throw .invalidModel("XGBoost tree \(t) has inconsistent categorical split arrays")
             }
             for (k, node) in catNodes.enumerated() {
-                let lo = segments[k], hi = segments[k] + sizes[k]
-                guard lo >= 0, hi <= categories.count, lo <= hi else {
+                let lo = segments[k]
+                let (hi, overflow) = lo.addingReportingOverflow(sizes[k])
+                guard !overflow, lo >= 0, hi <= categories.count, lo <= hi else {
                     throw .invalidModel("XGBoost tree \(t) categorical segment \(k) is out of range")
                 }
+                guard (0..<n).contains(node), categoriesOf[node] == nil else {
+                    throw .invalidModel("XGBoost tree \(t) categories_nodes[\(k)] = \(node) is not a distinct node of the tree's \(n)")
+                }
+                // Segments may overlap, so each copy is paid for.
+                try budget.charge(hi - lo, Int.self, for: "XGBoost tree \(t) categorical segment \(k)")
                 categoriesOf[node] = Array(categories[lo..<hi])
             }
         }

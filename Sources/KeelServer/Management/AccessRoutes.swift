@@ -6,16 +6,21 @@ import KeelRegistry
 struct AccessRoutes {
     let registry: Registry
     let maxBodyBytes: Int
+    /// Most audit events one request may ask for.
+    static let maxAuditEvents = 10_000
 
     func register(on routes: KeelRoutes) {
-        routes.get("/api/v1/whoami", .viewer, "The calling key's id, name and role") { _, context in
+        routes.get("/api/v1/whoami", .viewer, "The calling key's id, name and role",
+            doc: .json(.ref("Caller"))) { _, context in
             let who = try context.caller()
             return JSONResponse.value(.object(["id": .string(who.keyID), "name": .string(who.name), "role": .string(who.role.rawValue)]))
         }
-        routes.get("/api/v1/keys", .admin, "List API keys") { _, _ in
+        routes.get("/api/v1/keys", .admin, "List API keys",
+            doc: .json(.ref("KeyList"))) { _, _ in
             return JSONResponse.value(.object(["keys": .array(try await registry.keys.list().map(Views.key))]))
         }
-        routes.post("/api/v1/keys", .admin, "Create an API key (the secret is shown once)") { request, context in
+        routes.post("/api/v1/keys", .admin, "Create an API key (the secret is shown once)",
+            doc: .json(.ref("IssuedKey"), parameters: [], body: .json(.ref("KeyRequest"), "The new key's role and name", example: ChurnExamples.key), status: 201)) { request, context in
             let who = try context.caller()
             let body = try JSONBody(try await RequestBody.collect(request, limit: maxBodyBytes))
             let roleName = try body.requiredString("role")
@@ -27,14 +32,31 @@ struct AccessRoutes {
             o["key"] = .string(issued.secret)
             return JSONResponse.value(.object(o), status: .created)
         }
-        routes.delete("/api/v1/keys/{id}", .admin, "Revoke an API key") { _, context in
+        routes.delete("/api/v1/keys/{id}", .admin, "Revoke an API key",
+            doc: .json(.ref("Revoked"), "409 for a key already revoked, or for the key making the request.", parameters: [.keyID], errors: [.notFound, .conflict])) { _, context in
             let who = try context.caller()
-            try await registry.keys.revoke(id: try ResourceName.validate(try context.parameter("id"), what: "key id"), by: who)
+            let id = try ResourceName.validate(try context.parameter("id"), what: "key id")
+            // Revoking the key that makes the request would lock its holder out mid-session.
+            guard id != who.keyID else {
+                throw KeelError(.conflict, "API key '\(id)' is the one making this request; revoke it with another admin key")
+            }
+            try await registry.keys.revoke(id: id, by: who)
             return JSONResponse.value(.object(["revoked": .bool(true)]))
         }
-        routes.get("/api/v1/audit", .admin, "The audit log, newest first") { request, _ in
+        routes.get("/api/v1/audit", .admin, "The audit log, newest first",
+            doc: .json(.ref("AuditLog"), parameters: [
+                .query("limit", .integer(minimum: 1, maximum: Self.maxAuditEvents), "Most events to return (default 100)", example: 100),
+                .query("target", .string, "Only events about this target (a model, `model/version`, `keys/<id>`)"),
+            ])) { request, _ in
             let query = request.uri.queryParameters
-            let limit = query.get("limit").flatMap { Int($0) } ?? 100
+            var limit = 100
+            if let text = query.get("limit") {
+                // A limit outside the documented range is refused, not silently clamped.
+                guard let n = Int(text), (1...Self.maxAuditEvents).contains(n) else {
+                    throw KeelError.invalidInput("limit must be an integer in 1...\(Self.maxAuditEvents), got '\(text.prefix(40))'")
+                }
+                limit = n
+            }
             let events = try await registry.audit(target: query.get("target").map { String($0) }, limit: limit)
             return JSONResponse.value(.object(["events": .array(events.map(Views.audit))]))
         }

@@ -10,21 +10,27 @@ struct HealthRoutes {
     static let extensions: [JSONValue] = ["binary_tensor_data", "model_repository", "parameters"].map { .string($0) }
 
     func register(on routes: KeelRoutes) {
-        routes.get("/health", .open, "Liveness (Keel)") { _, _ in JSONResponse.value(.object(["status": "ok"])) }
-        routes.get("/ready", .open, "Readiness (Keel)") { _, _ in try ready() }
-        routes.get("/v2/health/live", .open, "Server liveness (v2)") { _, _ in JSONResponse.value(.object(["live": .bool(true)])) }
-        routes.get("/v2/health/ready", .open, "Server readiness (v2)") { _, _ in try ready() }
-        routes.get("/v2", .open, "Server metadata (v2)") { _, _ in
+        routes.get("/health", .open, "Liveness (Keel)", doc: .json(.object(["status": .string(oneOf: ["ok"])], required: ["status"]))) { _, _ in JSONResponse.value(.object(["status": "ok"])) }
+        routes.get("/ready", .open, "Readiness (Keel)", doc: Self.readyDoc) { _, _ in try ready() }
+        routes.get("/v2/health/live", .open, "Server liveness (v2)", doc: .json(.object(["live": .boolean], required: ["live"]))) { _, _ in JSONResponse.value(.object(["live": .bool(true)])) }
+        routes.get("/v2/health/ready", .open, "Server readiness (v2)", doc: Self.readyDoc) { _, _ in try ready() }
+        routes.get("/v2", .open, "Server metadata (v2)", doc: .json(.ref("ServerMetadata"))) { _, _ in
             JSONResponse.value(.object([
                 "name": "keel", "version": .string(KeelVersion.current), "extensions": .array(Self.extensions),
             ]))
         }
-        routes.get("/metrics", .open, "Prometheus metrics") { _, _ in
+        let exposition = ResponseDoc(
+            status: 200, "Prometheus text exposition format", content: [MediaTypeDoc("text/plain", .string)])
+        routes.get("/metrics", .open, "Prometheus metrics", doc: RouteDoc(responses: [exposition])) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }
     }
+
+    static let readyDoc = RouteDoc.json(
+        .object(["ready": .boolean], required: ["ready"]), "200 once the startup load (and warm-up) of the models is over, 503 before.",
+        errors: [.unavailable])
 
     /// 200 once the startup load (and warm-up) is over, else 503.
     private func ready() throws -> Response {

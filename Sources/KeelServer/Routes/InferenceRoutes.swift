@@ -13,20 +13,55 @@ struct InferenceRoutes {
     static let headerLength = HTTPField.Name("Inference-Header-Content-Length")!
 
     func register(on routes: KeelRoutes) {
-        routes.get("/v2/models/{model}", .inference, "Model metadata (v2)") { _, context in try metadata(context, version: nil) }
-        routes.get("/v2/models/{model}/versions/{version}", .inference, "Model version metadata (v2)") { _, context in
+        let model: [APIParameter] = [.model]
+        let version: [APIParameter] = [.model, .servedVersion]
+        let found: Set<ErrorStatus> = [.notFound, .unavailable]
+        routes.get("/v2/models/{model}", .inference, "Model metadata (v2)", doc: .json(.ref("ModelMetadata"), parameters: model, errors: found)) { _, context in
+            try metadata(context, version: nil)
+        }
+        routes.get("/v2/models/{model}/versions/{version}", .inference, "Model version metadata (v2)",
+            doc: .json(.ref("ModelMetadata"), parameters: version, errors: found)) { _, context in
             try metadata(context, version: try context.parameter("version"))
         }
-        routes.get("/v2/models/{model}/ready", .inference, "Model readiness (v2)") { _, context in try ready(context, version: nil) }
-        routes.get("/v2/models/{model}/versions/{version}/ready", .inference, "Model version readiness (v2)") { _, context in
+        routes.get("/v2/models/{model}/ready", .inference, "Model readiness (v2)",
+            doc: .json(.ref("ModelReadiness"), "200 when the model serves; 404 unknown, 503 not ready.", parameters: model, errors: found)) { _, context in
+            try ready(context, version: nil)
+        }
+        routes.get("/v2/models/{model}/versions/{version}/ready", .inference, "Model version readiness (v2)",
+            doc: .json(.ref("ModelReadiness"), "200 when the version serves; 404 unknown, 503 not ready.", parameters: version, errors: found)) { _, context in
             try ready(context, version: try context.parameter("version"))
         }
-        routes.post("/v2/models/{model}/infer", .inference, "Inference (v2, JSON or binary tensors)") { request, context in
+        routes.post("/v2/models/{model}/infer", .inference, "Inference (v2, JSON or binary tensors)", doc: Self.inferDoc(model)) { request, context in
             try await infer(request, context, version: nil)
         }
-        routes.post("/v2/models/{model}/versions/{version}/infer", .inference, "Inference with a given version or alias (v2)") { request, context in
+        routes.post("/v2/models/{model}/versions/{version}/infer", .inference, "Inference with a given version or alias (v2)",
+            doc: Self.inferDoc(version)) { request, context in
             try await infer(request, context, version: try context.parameter("version"))
         }
+    }
+
+    /// The infer routes: a JSON request, or the binary tensor extension (a JSON header of
+    /// `Inference-Header-Content-Length` bytes, then raw little-endian data).
+    static func inferDoc(_ path: [APIParameter]) -> RouteDoc {
+        let headerLength = APIParameter(
+            headerLength.rawName, in: .header, required: false, .integer(minimum: 0),
+            "Binary tensor extension: the length of the JSON header that starts the body; the rest is the inputs' raw data")
+        let binary = JSONSchema(.object(["type": "string", "format": "binary"]))
+        return RouteDoc(
+            "Runs the model on the request's tensors. Outputs asked for with `binary_data` (or all, with the request parameter "
+                + "`binary_data_output`) come back in the binary extension: a JSON header of `Inference-Header-Content-Length` bytes, "
+                + "then their raw little-endian data.",
+            parameters: path + [headerLength],
+            body: RequestBodyDoc("A v2 inference request", content: [
+                MediaTypeDoc("application/json", .ref("InferenceRequest"), example: ChurnExamples.inferenceRequest),
+                MediaTypeDoc("application/octet-stream", binary.described("JSON header (an InferenceRequest), then the binary tensor data")),
+            ]),
+            responses: [ResponseDoc(status: 200, "The outputs", content: [
+                MediaTypeDoc("application/json", .ref("InferenceResponse")),
+                MediaTypeDoc("application/octet-stream", binary.described("JSON header (an InferenceResponse), then the binary output data")),
+            ], headers: [headerLength.name: APIParameter(
+                headerLength.name, in: .header, .integer(minimum: 0), "Length of the JSON header, when outputs travel as binary data")])],
+            errors: [.notFound, .unavailable, .timeout])
     }
 
     private func metadata(_ context: KeelRequestContext, version: String?) throws -> Response {

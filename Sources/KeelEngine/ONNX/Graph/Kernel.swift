@@ -34,6 +34,8 @@ struct NodeContext {
     /// Constant value per input when it is an initializer or folded at load.
     let constants: [Tensor?]
     let outputCount: Int
+    /// The model's load budget, charged by factories that build large structures (tree ensembles).
+    let budget: LoadBudget
 
     /// `node 'n' (Op)` for messages.
     var label: String { "node '\(name)' (\(opType))" }

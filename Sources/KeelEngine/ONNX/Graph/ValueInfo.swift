@@ -75,21 +75,44 @@ enum ONNXDataType {
 }
 
 /// Overflow-checked shape arithmetic: hostile shapes become errors, never traps.
+///
+/// Every tensor the engine makes passes `count` first, which bounds the product of the
+/// shape's non-zero dimensions. So a product over any part of a shape (strides, outer and
+/// inner sizes) can never overflow, even for an empty tensor such as [0, 2^40, 2^40].
 enum ShapeMath {
-    /// Largest element count Keel will allocate for one tensor (2^31), far beyond tabular needs.
-    static let maxElements = 1 << 31
+    /// Largest element count of one tensor: 2^27 (512 MiB of FP32), documented in docs/onnx.md.
+    /// Tabular models are far below it; a request whose values would make a larger tensor
+    /// (ConstantOfShape, Expand, broadcasting, Gather, MatMul …) is refused before allocating.
+    static let maxElements = 1 << 27
+
+    /// The element limit in force: `maxElements`, lowered while constants are folded at load
+    /// to what the load budget has left (bound to the folding call only).
+    @TaskLocal static var elementLimit = maxElements
 
     static func count(_ shape: [Int], what: @autoclosure () -> String) throws(KeelError) -> Int {
-        var total = 1
+        let limit = elementLimit
+        var nonZero = 1
+        var empty = false
         for d in shape {
             guard d >= 0 else { throw .invalidInput("\(what()) has negative dimension \(d) in shape \(Tensor.describe(shape))") }
-            let (p, overflow) = total.multipliedReportingOverflow(by: d)
-            guard !overflow, p <= maxElements else {
-                throw .invalidInput("\(what()) shape \(Tensor.describe(shape)) has too many elements (limit \(maxElements))")
+            if d == 0 { empty = true; continue }
+            let (p, overflow) = nonZero.multipliedReportingOverflow(by: d)
+            guard !overflow, p <= limit else {
+                throw .invalidInput("\(what()) shape \(Tensor.describe(shape)) has too many elements (limit \(limit))")
             }
-            total = p
+            nonZero = p
         }
-        return total
+        return empty ? 0 : nonZero
+    }
+
+    /// A tensor whose shape `count` accepts and whose data matches it; errors instead of the
+    /// trap `Tensor(unchecked:)` would hit on a mismatch.
+    static func tensor(_ shape: [Int], _ data: TensorData, what: @autoclosure () -> String) throws(KeelError) -> Tensor {
+        let n = try count(shape, what: what())
+        guard n == data.count else {
+            throw KeelError(.internal, "\(what()) has shape \(Tensor.describe(shape)) but \(data.count) values")
+        }
+        return Tensor(unchecked: shape, data: data)
     }
 
     /// Normalises a possibly negative axis against a rank.

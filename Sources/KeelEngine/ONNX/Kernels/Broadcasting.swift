@@ -32,6 +32,8 @@ enum Broadcast {
         guard let s = shape(a, b) else {
             throw .invalidInput("\(op): shapes \(Tensor.describe(a)) and \(Tensor.describe(b)) cannot be broadcast together")
         }
+        // Broadcasting multiplies sizes ([n,1] with [1,n]): bounded before anything is allocated.
+        _ = try ShapeMath.count(s, what: "\(op) output")
         return s
     }
 

@@ -15,7 +15,11 @@ struct ConstantOfShapeKernel: ONNXKernel {
         let s = try KernelInput.require(inputs, 0, "ConstantOfShape")
         guard let shape = s.data.ints else { throw .invalidInput("ConstantOfShape shape must be INT64") }
         let count = try ShapeMath.count(shape, what: "ConstantOfShape output")
-        return [Tensor(unchecked: shape, data: value.data.gathered(Array(repeating: 0, count: count)))]
+        struct Fill: ElementTransform {
+            let count: Int
+            func apply<T: ONNXElement>(_ values: [T]) -> [T] { values.isEmpty ? [] : [T](repeating: values[0], count: count) }
+        }
+        return [try ShapeMath.tensor(shape, try value.data.transform(Fill(count: count)), what: "ConstantOfShape output")]
     }
 }
 
@@ -68,7 +72,8 @@ struct CastKernel: ONNXKernel {
 
     /// x86 semantics for float → integer: truncate; NaN and out-of-range give the minimum.
     private static func toInt64(_ x: Double) -> Int64 {
-        guard x.isFinite, x > -9.3e18, x < 9.2e18 else { return Int64.min }
+        // [-2^63, 2^63) converts; anything else (including -9.25e18, below Int64.min) saturates.
+        guard x.isFinite, x >= -0x1p63, x < 0x1p63 else { return Int64.min }
         return Int64(x.rounded(.towardZero))
     }
 

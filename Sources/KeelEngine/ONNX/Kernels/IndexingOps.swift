@@ -16,8 +16,10 @@ struct GatherKernel: ONNXKernel {
         guard a >= 0, a < rank else { throw .invalidInput("Gather: axis \(axis) is out of range for rank \(rank)") }
         let dim = x.shape[a]
         let outer = x.shape[..<a].reduce(1, *), inner = x.shape[(a + 1)...].reduce(1, *)
+        let shape = Array(x.shape[..<a]) + i.shape + Array(x.shape[(a + 1)...])
+        let count = try ShapeMath.count(shape, what: "Gather output")
         var picks: [Int] = []
-        picks.reserveCapacity(outer * indices.count * inner)
+        picks.reserveCapacity(count)
         for o in 0..<outer {
             for raw in indices {
                 let k = raw < 0 ? raw + dim : raw
@@ -28,7 +30,6 @@ struct GatherKernel: ONNXKernel {
                 for j in 0..<inner { picks.append(base + j) }
             }
         }
-        let shape = Array(x.shape[..<a]) + i.shape + Array(x.shape[(a + 1)...])
         return [Tensor(unchecked: shape, data: x.data.gathered(picks))]
     }
 }
@@ -70,14 +71,16 @@ struct SliceKernel: ONNXKernel {
             guard s != 0 else { throw .invalidInput("Slice: step cannot be 0") }
             var st = starts[k] < 0 ? starts[k] &+ dim : starts[k]
             var en = ends[k] < 0 ? ends[k] &+ dim : ends[k]
+            // ceil(distance / |step|) without overflow for steps such as Int.max or Int.min.
+            func steps(_ distance: Int) -> Int { distance > 0 ? Int((UInt(distance) - 1) / s.magnitude) + 1 : 0 }
             if s > 0 {
                 st = min(max(st, 0), dim)
                 en = min(max(en, 0), dim)
-                outShape[a] = en > st ? (en - st + s - 1) / s : 0
+                outShape[a] = steps(en - st)
             } else {
                 st = min(max(st, 0), dim - 1)
                 en = min(max(en, -1), dim - 1)
-                outShape[a] = st > en ? (st - en + (-s) - 1) / (-s) : 0
+                outShape[a] = steps(st - en)
             }
             begin[a] = st
             step[a] = s
@@ -121,11 +124,14 @@ struct ConcatKernel: ONNXKernel {
             guard p.shape.count == rank, (0..<rank).allSatisfy({ $0 == a || p.shape[$0] == first.shape[$0] }) else {
                 throw .invalidInput("Concat: shapes \(Tensor.describe(first.shape)) and \(Tensor.describe(p.shape)) differ outside axis \(a)")
             }
-            total += p.shape[a]
+            let (sum, overflow) = total.addingReportingOverflow(p.shape[a])
+            guard !overflow else { throw .invalidInput("Concat: the inputs' sizes along axis \(a) overflow") }
+            total = sum
         }
         let outer = first.shape[..<a].reduce(1, *), inner = first.shape[(a + 1)...].reduce(1, *)
         var shape = first.shape
         shape[a] = total
+        _ = try ShapeMath.count(shape, what: "Concat output")
         struct Join: ElementTransform {
             let parts: [Tensor]
             let outer: Int, inner: Int, axis: Int

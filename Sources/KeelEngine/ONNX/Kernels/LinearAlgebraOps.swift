@@ -13,13 +13,14 @@ struct MatMulKernel: ONNXKernel {
                 throw .invalidInput("MatMul: input of shape \(Tensor.describe(a.shape)) needs \(k) columns to multiply the [\(k),\(packed.n)] weights")
             }
             let m = k == 0 ? a.shape.dropLast().reduce(1, *) : av.count / k
+            let shape = a.shape.count == 1 ? [packed.n] : Array(a.shape.dropLast()) + [packed.n]
+            _ = try ShapeMath.count(shape, what: "MatMul output")
             var out = [Float](repeating: 0, count: m * packed.n)
             av.withUnsafeBufferPointer { ap in
                 out.withUnsafeMutableBufferPointer { op in
                     SGEMM.multiply(ap.baseAddress!, m: m, lda: k, packed, into: op.baseAddress!, accumulate: false)
                 }
             }
-            let shape = a.shape.count == 1 ? [packed.n] : Array(a.shape.dropLast()) + [packed.n]
             return [Tensor(unchecked: shape, data: .fp32(out))]
         }
         let b = try KernelInput.require(inputs, 1, "MatMul")
@@ -45,6 +46,7 @@ struct MatMulKernel: ONNXKernel {
         let ai = Broadcast.sourceIndices(aBatch, to: batch)
         let bi = Broadcast.sourceIndices(bBatch, to: batch)
         var shape = batch + [m, n]
+        _ = try ShapeMath.count(shape, what: "MatMul output")
         if a.shape.count == 1 { shape.remove(at: shape.count - 2) }
         if b.shape.count == 1 { shape.removeLast() }
         switch (a.data, b.data) {
@@ -108,6 +110,7 @@ struct GemmKernel: ONNXKernel {
             throw .invalidInput("Gemm: A has \(k) columns but B has \(b.k) rows")
         }
         let n = b.n
+        _ = try ShapeMath.count([m, n], what: "Gemm output")
         var out = [Float](repeating: 0, count: m * n)
         var c = scaledC
         if c == nil, inputs.count > 2, let given = inputs[2], beta != 0 {
@@ -153,6 +156,7 @@ struct GemmKernel: ONNXKernel {
         var k2 = b.shape[0], n = b.shape[1]
         if transB { bv = Self.transpose(bv, rows: k2, cols: n); swap(&k2, &n) }
         guard k == k2 else { throw .invalidInput("Gemm: A has \(k) columns but B has \(k2) rows") }
+        _ = try ShapeMath.count([m, n], what: "Gemm output")
         var out = [Double](repeating: 0, count: m * n)
         DGEMM.multiply(av, bv, m: m, k: k, n: n, aOffset: 0, bOffset: 0, into: &out, outOffset: 0)
         for i in out.indices { out[i] *= Double(alpha) }

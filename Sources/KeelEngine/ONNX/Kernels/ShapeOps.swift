@@ -14,7 +14,7 @@ struct ReshapeKernel: ONNXKernel {
             spec = v
         }
         let shape = try Self.resolve(spec ?? [], input: x.shape, count: x.count, allowZero: allowZero)
-        return [Tensor(unchecked: shape, data: x.data)]
+        return [try ShapeMath.tensor(shape, x.data, what: "Reshape output")]
     }
 
     static func resolve(_ spec: [Int], input: [Int], count: Int, allowZero: Bool) throws(KeelError) -> [Int] {

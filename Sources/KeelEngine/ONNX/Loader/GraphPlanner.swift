@@ -6,13 +6,19 @@ import KeelCore
 struct GraphPlanner {
     let graph: ONNXGraphProto
     let opsets: [String: Int]
+    let budget: LoadBudget
 
     private var constants: [String: Tensor] = [:]
     private var infos: [String: ValueInfo] = [:]
 
-    init(graph: ONNXGraphProto, opsets: [String: Int]) {
+    /// Bytes per element a fold may need at its peak: the result (up to 8 bytes), an index
+    /// per element (gather-style kernels) and a copy of an input.
+    private static let foldBytesPerElement = 24
+
+    init(graph: ONNXGraphProto, opsets: [String: Int], budget: LoadBudget) {
         self.graph = graph
         self.opsets = opsets
+        self.budget = budget
     }
 
     /// Plans the graph; `declaredOutputs` receives each output's declared info and kind.
@@ -22,6 +28,7 @@ struct GraphPlanner {
         }
         for initializer in graph.initializer {
             let tensor = try TensorDecoder.decode(initializer, what: "initializer '\(initializer.name)'")
+            try budget.charge(TensorCost.bytes(tensor), of: 1, for: "initializer '\(initializer.name)'")
             constants[initializer.name] = tensor
             infos[initializer.name] = ValueInfo(tensor.dataType, tensor.shape)
         }
@@ -55,7 +62,9 @@ struct GraphPlanner {
             if name.isEmpty { return ExecutionPlan.absent }
             if let s = slotOf[name] { return s }
             if let r = constantRef[name] { return r }
-            constantList.append(constants[name]!)  // topologicalOrder proved every input exists
+            // topologicalOrder proved every input exists; an absent one reads as missing.
+            guard let constant = constants[name] else { return ExecutionPlan.absent }
+            constantList.append(constant)
             let r = -2 - (constantList.count - 1)
             constantRef[name] = r
             return r
@@ -76,17 +85,28 @@ struct GraphPlanner {
                 domain: domain, opset: opset, attributes: try NodeAttributes(node, label: label),
                 inputs: node.input.map { $0.isEmpty ? nil : (infos[$0] ?? .unknown) },
                 constants: node.input.map { $0.isEmpty ? nil : constants[$0] },
-                outputCount: node.output.count)
+                outputCount: node.output.count, budget: budget)
             let compiled = try registration.factory(context)
 
             let presentInputs = node.input.filter { !$0.isEmpty }
             if compiled.foldable, presentInputs.allSatisfy({ constants[$0] != nil }) {
                 // Every input is known now: compute once here instead of on every call.
+                // Tensors a fold makes are limited to what the load budget has left, checked
+                // by the kernel before it allocates (tiny specs such as ConstantOfShape or
+                // Expand could otherwise declare gigabytes).
+                let limit = min(ShapeMath.maxElements, max(budget.remaining / Self.foldBytesPerElement, 0))
+                let kernel = compiled.kernel
+                let inputs = context.constants
                 let results: [Tensor]
                 do {
-                    results = try compiled.kernel.run(context.constants)
-                } catch {
+                    results = try ShapeMath.$elementLimit.withValue(limit) { try kernel.run(inputs) }
+                } catch let error as KeelError {
                     throw .invalidModel("\(label) fails on its constant inputs: \(error.message)")
+                } catch {
+                    throw .invalidModel("\(label) fails on its constant inputs: \(error)")
+                }
+                for (k, result) in results.enumerated() {
+                    try budget.charge(TensorCost.bytes(result), of: 1, for: "\(label)'s folded output \(k)")
                 }
                 for (k, name) in node.output.enumerated() where !name.isEmpty && k < results.count {
                     constants[name] = results[k]
@@ -128,7 +148,7 @@ struct GraphPlanner {
         let steps = drafts.enumerated().map { i, d in
             ExecutionPlan.Step(kernel: d.kernel, label: d.label, inputs: d.inputs, outputs: d.outputs, releases: releases[i])
         }
-        let inputs = zip(signatures, inputNames).map { ExecutionPlan.Input(signature: $0, slot: slotOf[$1]!) }
+        let inputs = zip(signatures, inputNames).map { ExecutionPlan.Input(signature: $0, slot: slotOf[$1] ?? 0) }
         let plan = ExecutionPlan(
             slotCount: slotCount, constants: constantList, inputs: inputs, outputNames: outputNames,
             outputRefs: outputRefs, steps: steps)

@@ -11,6 +11,7 @@ struct OneHotEncoderKernel: ONNXKernel {
 
     func run(_ inputs: [Tensor?]) throws(KeelError) -> [Tensor] {
         let x = try KernelInput.require(inputs, 0, "OneHotEncoder")
+        _ = try ShapeMath.count(x.shape + [count], what: "OneHotEncoder output")
         var out = [Float](repeating: 0, count: x.count * count)
         func place(_ i: Int, _ k: Int?, _ describe: @autoclosure () -> String) throws(KeelError) {
             if let k { out[i * count + k] = 1 } else if !zeros {

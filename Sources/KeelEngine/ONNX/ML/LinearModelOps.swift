@@ -44,6 +44,7 @@ struct LinearScores: Sendable {
             throw .invalidInput("\(op): input has \(columns) features, the model has \(features) coefficients per target")
         }
         let n = targets
+        _ = try ShapeMath.count([rows, n], what: "\(op) output")
         var out = [Float](repeating: 0, count: rows * n)
         for r in 0..<rows { for j in 0..<n { out[r * n + j] = intercepts[j] } }
         values.withUnsafeBufferPointer { a in

@@ -123,10 +123,11 @@ struct ArrayFeatureExtractorKernel: ONNXKernel {
             throw .invalidInput("ArrayFeatureExtractor: index \(i) is out of range for \(columns) columns")
         }
         let rows = columns == 0 ? 0 : x.count / columns
+        let shape = x.shape.count == 1 ? [1, indices.count] : Array(x.shape.dropLast()) + [indices.count]
+        _ = try ShapeMath.count(shape, what: "ArrayFeatureExtractor output")
         var picks: [Int] = []
         picks.reserveCapacity(rows * indices.count)
         for r in 0..<rows { for i in indices { picks.append(r * columns + i) } }
-        let shape = x.shape.count == 1 ? [1, indices.count] : Array(x.shape.dropLast()) + [indices.count]
         return [Tensor(unchecked: shape, data: x.data.gathered(picks))]
     }
 }
@@ -142,6 +143,7 @@ struct FeatureVectorizerKernel: ONNXKernel {
         }
         let rows = parts.first.map { $0.shape.count <= 1 ? 1 : $0.shape[0] } ?? 0
         let width = dimensions.reduce(0, +)
+        _ = try ShapeMath.count([rows, width], what: "FeatureVectorizer output")
         var out = [Float](repeating: 0, count: rows * width)
         var offset = 0
         for (k, part) in parts.enumerated() {
@@ -193,8 +195,12 @@ enum PreprocessingOps {
         },
         KernelRegistration(KernelRegistry.mlDomain, "FeatureVectorizer", 1...5) { ctx throws(KeelError) in
             try ctx.requireInputs(1...Int.max)
-            guard let dims = try ctx.attributes.ints("inputdimensions"), dims.count == ctx.inputs.count, dims.allSatisfy({ $0 >= 0 }) else {
-                throw .invalidModel("\(ctx.label): inputdimensions must list one width per input")
+            guard let dims = try ctx.attributes.ints("inputdimensions"), dims.count == ctx.inputs.count,
+                  dims.allSatisfy({ (0...ShapeMath.maxElements).contains($0) }) else {
+                throw .invalidModel("\(ctx.label): inputdimensions must list one width (0 to \(ShapeMath.maxElements)) per input")
+            }
+            guard dims.reduce(0, +) <= ShapeMath.maxElements else {
+                throw .invalidModel("\(ctx.label): inputdimensions add up to more than \(ShapeMath.maxElements) columns")
             }
             return CompiledNode(kernel: FeatureVectorizerKernel(dimensions: dims), outputs: [ValueInfo(.fp32, [-1, dims.reduce(0, +)])])
         },

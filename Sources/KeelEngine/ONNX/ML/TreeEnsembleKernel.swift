@@ -53,6 +53,7 @@ struct TreeEnsembleKernel: ONNXKernel, ClassLabelled {
             values = (0..<(rows * features)).map { values[($0 / features) * columns + $0 % features] }
         }
         let width = ensemble.targetCount
+        _ = try ShapeMath.count([rows, width], what: "\(name) output")
         var margins = [Double](repeating: 0, count: rows * width)
         values.withUnsafeBufferPointer { input in
             margins.withUnsafeMutableBufferPointer { ensemble.margins(input, rows: rows, into: $0) }
@@ -199,7 +200,7 @@ enum TreeEnsembleOps {
             try ctx.requireInputs(1...1)
             let a = ctx.attributes
             let labels = try ClassLabels(attributes: a, intsName: "classlabels_int64s", label: ctx.label)
-            let spec = try ONNXTreeSpec.v3(a, prefix: "class", targetCount: labels.count, label: ctx.label)
+            let spec = try ONNXTreeSpec.v3(a, prefix: "class", targetCount: labels.count, label: ctx.label, budget: ctx.budget)
             let classIds = try a.ints("class_ids") ?? []
             let weights = try a.reals("class_weights") ?? []
             let binaryCase = labels.count == 2 && Set(classIds).count == 1
@@ -212,12 +213,12 @@ enum TreeEnsembleOps {
             guard let targets = try ctx.attributes.int("n_targets"), targets > 0 else {
                 throw .invalidModel("\(ctx.label) needs n_targets > 0")
             }
-            let spec = try ONNXTreeSpec.v3(ctx.attributes, prefix: "target", targetCount: targets, label: ctx.label)
+            let spec = try ONNXTreeSpec.v3(ctx.attributes, prefix: "target", targetCount: targets, label: ctx.label, budget: ctx.budget)
             return try compile(ctx, spec: spec, kind: .regressor, aggregate: try ctx.attributes.string("aggregate_function", default: "SUM"))
         },
         KernelRegistration(KernelRegistry.mlDomain, "TreeEnsemble", 5...5) { ctx throws(KeelError) in
             try ctx.requireInputs(1...1)
-            let spec = try ONNXTreeSpec.v5(ctx.attributes, label: ctx.label)
+            let spec = try ONNXTreeSpec.v5(ctx.attributes, label: ctx.label, budget: ctx.budget)
             // Integer codes decoded as ONNX Runtime decodes them (its enum order).
             let aggregates = [0: "AVERAGE", 1: "SUM", 2: "MIN", 3: "MAX"]
             let transforms = [0: "NONE", 1: "LOGISTIC", 2: "SOFTMAX", 3: "SOFTMAX_ZERO", 4: "PROBIT"]
@@ -239,6 +240,12 @@ enum TreeEnsembleOps {
         var base: [Double]
         if case .ensemble = kind { base = [] } else { base = try ctx.attributes.reals("base_values") ?? [] }
         let declared = ctx.input(0)?.shape.flatMap { $0.count == 2 ? $0[1] : ($0.count == 1 ? $0[0] : nil) } ?? -1
+        guard spec.maxFeature < TreeLimits.maxFeatures, declared <= TreeLimits.maxFeatures else {
+            throw .invalidModel("\(ctx.label) reads more than \(TreeLimits.maxFeatures) features")
+        }
+        guard spec.targetCount <= TreeLimits.maxOutputs else {
+            throw .invalidModel("\(ctx.label) has \(spec.targetCount) targets; at most \(TreeLimits.maxOutputs)")
+        }
         let features = max(declared, spec.maxFeature + 1, 1)
         if declared > 0, spec.maxFeature >= declared {
             throw .invalidModel("\(ctx.label) reads feature \(spec.maxFeature) but its input has \(declared) columns")
@@ -249,7 +256,8 @@ enum TreeEnsembleOps {
         let (always, ever) = spec.scoreCoverage
         let trackScores = !firstWeightOnly && (0..<spec.targetCount).contains { ever[$0] && !always[$0] }
         var (ensemble, trees) = try spec.build(
-            featureCount: features, aggregation: .sum, firstWeightOnly: firstWeightOnly, trackScores: trackScores)
+            featureCount: features, aggregation: .sum, firstWeightOnly: firstWeightOnly, trackScores: trackScores,
+            budget: ctx.budget)
         switch aggregate {
         case "SUM": aggregation = .sum
         case "AVERAGE": aggregation = .average(divisor: Double(max(trees, 1)))
@@ -259,7 +267,8 @@ enum TreeEnsembleOps {
         }
         if aggregation != .sum {
             (ensemble, trees) = try spec.build(
-                featureCount: features, aggregation: aggregation, firstWeightOnly: firstWeightOnly, trackScores: trackScores)
+                featureCount: features, aggregation: aggregation, firstWeightOnly: firstWeightOnly, trackScores: trackScores,
+                budget: ctx.budget)
         }
         if base.isEmpty == false, case .regressor = kind, spec.targetCount > 1, base.count != spec.targetCount, base.count != 1 {
             throw .invalidModel("\(ctx.label) has \(base.count) base values for \(spec.targetCount) targets")

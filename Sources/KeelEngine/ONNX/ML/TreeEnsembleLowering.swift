@@ -20,14 +20,22 @@ struct ONNXTreeSpec {
         var missingTracksTrue: Bool
     }
 
+    /// A leaf's (tree id, node id): a plain struct, so a key costs no allocation of its own.
+    struct LeafKey: Hashable {
+        let tree: Int
+        let node: Int
+    }
+
     var nodes: [Node] = []
     /// Leaf contributions keyed by (tree id, node id), in attribute order.
-    var weights: [[Int]: [TargetWeight]] = [:]
+    var weights: [LeafKey: [TargetWeight]] = [:]
     var targetCount: Int
     var label: String
 
     /// Parses the v1–v3 attribute set; `prefix` is "class" (classifier) or "target" (regressor).
-    static func v3(_ a: NodeAttributes, prefix: String, targetCount: Int, label: String) throws(KeelError) -> ONNXTreeSpec {
+    static func v3(
+        _ a: NodeAttributes, prefix: String, targetCount: Int, label: String, budget: LoadBudget
+    ) throws(KeelError) -> ONNXTreeSpec {
         func ints(_ name: String) throws(KeelError) -> [Int] { try a.ints(name) ?? [] }
         let treeIds = try ints("nodes_treeids"), nodeIds = try ints("nodes_nodeids")
         let features = try ints("nodes_featureids"), trueIds = try ints("nodes_truenodeids")
@@ -42,6 +50,7 @@ struct ONNXTreeSpec {
             throw .invalidModel("\(label): the nodes_* attributes have different lengths (\(n) tree ids)")
         }
         var spec = ONNXTreeSpec(targetCount: targetCount, label: label)
+        try budget.charge(n, of: Self.bytesPerExpandedNode, for: "\(label)'s \(n) tree nodes")
         for i in 0..<n {
             let mode: Mode
             switch modes[i] {
@@ -68,21 +77,27 @@ struct ONNXTreeSpec {
             guard (0..<targetCount).contains(wIds[k]) else {
                 throw .invalidModel("\(label): \(prefix)_ids has \(wIds[k]), but the model has \(targetCount) \(prefix == "class" ? "classes" : "targets")")
             }
-            spec.weights[[wTrees[k], wNodes[k]], default: []].append(TargetWeight(target: wIds[k], weight: wValues[k]))
+            let key = LeafKey(tree: wTrees[k], node: wNodes[k])
+            // A new leaf costs a dictionary entry and an array; every weight its slot.
+            try budget.charge(1, of: spec.weights[key] == nil ? Self.bytesPerLeafEntry : 2 * MemoryLayout<TargetWeight>.stride,
+                              for: "\(label)'s leaf weights")
+            spec.weights[key, default: []].append(TargetWeight(target: wIds[k], weight: wValues[k]))
         }
         return spec
     }
 
     /// Parses the ai.onnx.ml opset-5 TreeEnsemble attributes, giving leaves their own node
     /// ids after the branch nodes (as ONNX Runtime's conversion to the v3 form does).
-    static func v5(_ a: NodeAttributes, label: String) throws(KeelError) -> ONNXTreeSpec {
+    static func v5(_ a: NodeAttributes, label: String, budget: LoadBudget) throws(KeelError) -> ONNXTreeSpec {
         func ints(_ name: String) throws(KeelError) -> [Int] { try a.ints(name) ?? [] }
         func reals(_ name: String) throws(KeelError) -> [Double] {
             guard let t = try a.tensor(name) else { return [] }
             guard let d = t.data.doubles, t.dataType != .bytes else { throw .invalidModel("\(label): '\(name)' must be numeric") }
             return d
         }
-        guard let targets = try a.int("n_targets"), targets > 0 else { throw .invalidModel("\(label) needs n_targets > 0") }
+        guard let targets = try a.int("n_targets"), (1...TreeLimits.maxOutputs).contains(targets) else {
+            throw .invalidModel("\(label) needs n_targets from 1 to \(TreeLimits.maxOutputs)")
+        }
         let roots = try ints("tree_roots"), features = try ints("nodes_featureids")
         let trueIds = try ints("nodes_truenodeids"), falseIds = try ints("nodes_falsenodeids")
         let trueLeafs = try ints("nodes_trueleafs"), falseLeafs = try ints("nodes_falseleafs")
@@ -113,8 +128,10 @@ struct ONNXTreeSpec {
             guard (0..<targets).contains(leafTargets[leaf]) else {
                 throw .invalidModel("\(label): leaf \(leaf) feeds target \(leafTargets[leaf]), the model has \(targets)")
             }
+            // Trees may share nodes, so what is expanded is paid for.
+            try budget.charge(1, of: Self.bytesPerExpandedNode, for: "\(label)'s expanded tree nodes")
             spec.nodes.append(Node(treeId: tree, nodeId: leafBase + leaf, feature: 0, mode: .leaf, value: 0, trueId: 0, falseId: 0, missingTracksTrue: false))
-            spec.weights[[tree, leafBase + leaf]] = [TargetWeight(target: leafTargets[leaf], weight: leafWeights[leaf])]
+            spec.weights[LeafKey(tree: tree, node: leafBase + leaf)] = [TargetWeight(target: leafTargets[leaf], weight: leafWeights[leaf])]
         }
         for (t, root) in roots.enumerated() {
             guard root >= 0, root < max(n, leafTargets.count) else { throw .invalidModel("\(label): tree root \(root) is out of range") }
@@ -137,8 +154,10 @@ struct ONNXTreeSpec {
                 case 6: mode = .member(memberLists[i] ?? [])
                 default: throw .invalidModel("\(label): unknown node mode \(modes[i])")
                 }
-                let trueId = trueLeafs[i] != 0 ? leafBase + trueIds[i] : trueIds[i]
-                let falseId = falseLeafs[i] != 0 ? leafBase + falseIds[i] : falseIds[i]
+                // Leaf ids out of range wrap here and are refused by addLeaf.
+                let trueId = trueLeafs[i] != 0 ? leafBase &+ trueIds[i] : trueIds[i]
+                let falseId = falseLeafs[i] != 0 ? leafBase &+ falseIds[i] : falseIds[i]
+                try budget.charge(1, of: Self.bytesPerExpandedNode, for: "\(label)'s expanded tree nodes")
                 spec.nodes.append(Node(
                     treeId: t, nodeId: i, feature: features[i], mode: mode, value: splits[i], trueId: trueId,
                     falseId: falseId, missingTracksTrue: tracks.isEmpty ? false : tracks[i] == 1))
@@ -148,6 +167,13 @@ struct ONNXTreeSpec {
         }
         return spec
     }
+
+    /// A node, its leaf weight and its share of the lookup tables built from it.
+    static let bytesPerExpandedNode = MemoryLayout<Node>.stride + 128
+    /// A leaf's dictionary entry (key, array reference, hash-table slack), its weight array
+    /// (header and slot) and the Int copies of the three id attributes it came from.
+    static let bytesPerLeafEntry = 2 * (MemoryLayout<LeafKey>.stride + 8) + 64 + 2 * MemoryLayout<TargetWeight>.stride
+        + 3 * MemoryLayout<Int>.stride
 
     var maxFeature: Int { nodes.filter { $0.mode != .leaf }.map(\.feature).max() ?? -1 }
 
@@ -161,7 +187,7 @@ struct ONNXTreeSpec {
         var always = [Bool](repeating: false, count: targetCount)
         var perTree: [Int: Set<Int>?] = [:]
         for node in nodes where node.mode == .leaf {
-            let fed = Set((weights[[node.treeId, node.nodeId]] ?? []).map(\.target))
+            let fed = Set((weights[LeafKey(tree: node.treeId, node: node.nodeId)] ?? []).map(\.target))
             if let current = perTree[node.treeId] {
                 perTree[node.treeId] = current.map { $0.intersection(fed) }
             } else {
@@ -176,7 +202,8 @@ struct ONNXTreeSpec {
     /// starts wherever the tree id changes. Returns the ensemble and the number of trees.
     /// With `trackScores`, targets `targetCount + k` count the contributions to target k.
     func build(
-        featureCount: Int, aggregation: TreeAggregation, firstWeightOnly: Bool, trackScores: Bool = false
+        featureCount: Int, aggregation: TreeAggregation, firstWeightOnly: Bool, trackScores: Bool = false,
+        budget: LoadBudget
     ) throws(KeelError) -> (TreeEnsemble, Int) {
         var rootsAt: [Int] = []
         var previous: Int?
@@ -189,7 +216,7 @@ struct ONNXTreeSpec {
 
         // One weight per leaf and one target per tree allows the faster single-value leaves.
         func leafWeights(_ node: Node) -> [TargetWeight] {
-            let list = weights[[node.treeId, node.nodeId]] ?? []
+            let list = weights[LeafKey(tree: node.treeId, node: node.nodeId)] ?? []
             return firstWeightOnly ? Array(list.prefix(1)) : list
         }
         var simpleTargets: [Int: Int] = [:]
@@ -201,7 +228,8 @@ struct ONNXTreeSpec {
             simpleTargets[node.treeId] = w[0].target
         }
 
-        var builder = TreeEnsembleBuilder(featureCount: featureCount, targetCount: trackScores ? 2 * targetCount : targetCount)
+        var builder = try TreeEnsembleBuilder(
+            featureCount: featureCount, targetCount: trackScores ? 2 * targetCount : targetCount, budget: budget)
         for start in rootsAt {
             let treeId = nodes[start].treeId
             let members = byTree[treeId] ?? []
