@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "KeelServer",
             dependencies: [
-                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelServing",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelMonitoring", "KeelServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

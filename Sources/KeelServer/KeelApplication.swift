@@ -18,7 +18,10 @@ public struct KeelRouter {
 public enum KeelApplication {
     /// Every route with its middleware; with a registry, the management API (`/api/v1`) is
     /// mounted and API keys are checked. Without one, routes that need a key are closed.
-    public static func build(manager: ModelManager, configuration: ServerConfiguration, registry: Registry? = nil, logger: Logger = Logger(label: "keel.http")) -> KeelRouter {
+    public static func build(
+        manager: ModelManager, configuration: ServerConfiguration, registry: Registry? = nil, monitor: PredictionMonitor? = nil,
+        logger: Logger = Logger(label: "keel.http")
+    ) -> KeelRouter {
         let router = Router(context: KeelRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: HTTPMetricsMiddleware(metrics: manager.metrics))
@@ -27,14 +30,20 @@ public enum KeelApplication {
         let guardian = AccessGuard(
             keys: registry?.keys, inferenceRequiresKey: configuration.inferenceRequiresKey, metrics: manager.metrics, logger: logger)
         let routes = KeelRoutes(router: router, guardian: guardian)
+        let service = InferenceService(manager: manager, monitor: monitor)
         if let registry {
             ModelRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes, loadTimeout: configuration.loadTimeout).register(on: routes)
             AccessRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
+            MonitoringRoutes(
+                service: MonitoringService(store: registry.store, manager: manager, registry: registry), registry: registry,
+                maxBodyBytes: configuration.maxBodyBytes
+            ).register(on: routes)
         }
         HealthRoutes(manager: manager, metrics: manager.metrics).register(on: routes)
-        InferenceRoutes(manager: manager, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
+        InferenceRoutes(manager: manager, service: service, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
         RepositoryRoutes(manager: manager).register(on: routes)
-        RecordsRoutes(manager: manager, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances).register(on: routes)
+        RecordsRoutes(manager: manager, service: service, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances)
+            .register(on: routes)
         OpenAPIRoute.register(on: routes)  // last: the document lists every route above
         // After every route: it applies only to requests no route matched.
         router.add(middleware: MethodNotAllowedMiddleware(routes.declared))

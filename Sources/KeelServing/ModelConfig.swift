@@ -22,6 +22,8 @@ public struct ModelConfig: Sendable, Equatable {
     public var featureSchema: FeatureSchema?
     /// Record field echoed into each prediction (e.g. `customer_id`).
     public var idField: String?
+    /// Prediction log sampling, drift and quality settings (`monitoring:`).
+    public var monitoring = MonitoringSettings()
 
     public init() {}
 
@@ -61,7 +63,7 @@ public struct ModelConfig: Sendable, Equatable {
 
     static func parse(_ dict: [String: Any], source: String) throws(KeelError) -> ModelConfig {
         let known: Set<String> = [
-            "max_batch_size", "max_queue_delay_us", "instance_count", "labels", "positive_class",
+            "max_batch_size", "max_queue_delay_us", "instance_count", "labels", "positive_class", "monitoring",
             "risk_bands", "features", "layout", "input_name", "id_field", "platform", "name",
         ]
         if let unknown = dict.keys.sorted().first(where: { !known.contains($0) }) {
@@ -108,6 +110,7 @@ public struct ModelConfig: Sendable, Equatable {
             }
         }
         config.idField = dict["id_field"] as? String
+        config.monitoring = try MonitoringSettings.parse(dict["monitoring"], source: source)
         if let features = dict["features"] {
             guard let list = features as? [[String: Any]] else {
                 throw .invalidModel("\(source): 'features' must be a list of {name, type, …}")

@@ -1,6 +1,7 @@
 import Foundation
 import KeelCore
 import KeelEngine
+import KeelMonitoring
 
 /// One loaded, warmed-up model version with its configuration and batcher.
 public final class ServedVersion: Sendable {
@@ -10,6 +11,8 @@ public final class ServedVersion: Sendable {
     public let config: ModelConfig
     public let batcher: DynamicBatcher
     public let metrics: VersionMetrics
+    /// How monitoring reads this version's outputs.
+    public let outputProfile: OutputProfile
 
     init(modelName: String, version: String, model: any LoadedModel, config: ModelConfig, metrics: VersionMetrics, requestTimeout: Duration) {
         self.modelName = modelName
@@ -17,6 +20,7 @@ public final class ServedVersion: Sendable {
         self.model = model
         self.config = config
         self.metrics = metrics
+        outputProfile = OutputProfile.of(metadata: model.metadata, config: config, classLabels: config.labels ?? model.metadata.classLabels)
         batcher = DynamicBatcher(
             model: model, maxBatchSize: config.maxBatchSize,
             maxQueueDelay: .microseconds(config.maxQueueDelayMicroseconds),

@@ -53,43 +53,8 @@ import Testing
     }
 }
 
-@Suite struct QualityMetricsTests {
-    @Test func binaryMetricsOnAHandCheckedExample() throws {
-        let m = try QualityMetrics.binary(probabilities: [0.9, 0.8, 0.3, 0.6, 0.1], labels: [1, 1, 1, 0, 0])
-        #expect(m["accuracy"] == 0.6)
-        #expect(abs(m["precision"]! - 2.0 / 3.0) < 1e-12)
-        #expect(abs(m["recall"]! - 2.0 / 3.0) < 1e-12)
-        // Pairs (pos, neg): 6, correctly ordered: 0.9>0.6, 0.9>0.1, 0.8>0.6, 0.8>0.1, 0.3>0.1 → 5/6.
-        #expect(abs(m["roc_auc"]! - 5.0 / 6.0) < 1e-12)
-        #expect(m["log_loss"]! > 0)
-    }
-
-    @Test func predictionsAndLabelsOfDifferentLengthsAreAnErrorNotATrap() {
-        #expect(throws: KeelError.self) { try QualityMetrics.binary(probabilities: [0.9, 0.1], labels: [1]) }
-        #expect(throws: KeelError.self) { try QualityMetrics.multiclass(probabilities: [[0.5, 0.5]], labels: [0, 1]) }
-        #expect(throws: KeelError.self) { try QualityMetrics.multiclass(probabilities: [[0.5, 0.5], [0.2, 0.3, 0.5]], labels: [0, 2]) }
-        #expect(QualityMetrics.rocAUC(scores: [0.9, 0.1, 0.5], labels: [1, 0]) == nil)
-        #expect(QualityMetrics.percentile([1, 2, 3], .nan) == 3)
-    }
-
-    @Test func aucAveragesTies() {
-        #expect(QualityMetrics.rocAUC(scores: [0.5, 0.5], labels: [1, 0]) == 0.5)
-        #expect(QualityMetrics.rocAUC(scores: [0.5, 0.5], labels: [1, 1]) == nil)
-    }
-
-    @Test func regressionMetrics() {
-        let m = QualityMetrics.regression(predictions: [1, 2, 3], targets: [1, 2, 5])
-        #expect(abs(m["mae"]! - 2.0 / 3.0) < 1e-12)
-        #expect(abs(m["rmse"]! - (4.0 / 3.0).squareRoot()) < 1e-12)
-        #expect(m["r2"]! < 1)
-    }
-
-    @Test func percentilesByNearestRank() {
-        let samples = (1...100).map(Double.init)
-        #expect(QualityMetrics.percentile(samples, 0.5) == 50)
-        #expect(QualityMetrics.percentile(samples, 0.95) == 95)
-    }
-
+/// The holdout CSV reader evaluation uses.
+@Suite struct CSVTableTests {
     @Test func csvHandlesQuotesAndCommas() throws {
         let t = try CSVTable.parse("a,b\n\"x, y\",\"say \"\"hi\"\"\"\n1,2\n")
         #expect(t.header == ["a", "b"])

@@ -16,7 +16,7 @@ enum ComponentSchemas {
     static let strings = S.map(.string)
 
     static let all: [String: S] = tensors.merging(records) { a, _ in a }.merging(registry) { a, _ in a }.merging(access) { a, _ in a }
-        .merging(server) { a, _ in a }
+        .merging(server) { a, _ in a }.merging(monitoring) { a, _ in a }
 
     // MARK: Open Inference Protocol v2
 

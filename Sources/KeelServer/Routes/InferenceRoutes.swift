@@ -8,6 +8,7 @@ import KeelServing
 /// the binary tensor extension).
 struct InferenceRoutes {
     let manager: ModelManager
+    let service: InferenceService
     let maxBodyBytes: Int
 
     static let headerLength = HTTPField.Name("Inference-Header-Content-Length")!
@@ -91,8 +92,9 @@ struct InferenceRoutes {
     }
 
     private func infer(_ request: Request, _ context: KeelRequestContext, version: String?) async throws -> Response {
+        let started = ContinuousClock.now
         let name = try context.modelName()
-        let served = try manager.resolve(name, version: version)
+        _ = try manager.resolve(name, version: version)
         let body = try await RequestBody.collect(request, limit: maxBodyBytes)
         var headerLength: Int?
         if let text = request.headers[Self.headerLength] {
@@ -102,25 +104,14 @@ struct InferenceRoutes {
             headerLength = n
         }
         let inferenceRequest = try V2BinaryCodec.decodeRequest(body, headerLength: headerLength)
-        let known = Set(served.metadata.outputs.map(\.name))
-        for output in inferenceRequest.outputs where !known.contains(output.name) {
-            throw KeelError.invalidInput("unknown output '\(output.name)'; model '\(name)' outputs \(served.metadata.outputs.map { "'\($0.name)'" }.joined(separator: ", "))")
-        }
-        let outputs = try await served.infer(inferenceRequest.tensorsByName)
-
-        // Requested outputs (all when none named), in the model's order.
-        let wanted = inferenceRequest.outputs.isEmpty ? nil : Set(inferenceRequest.outputs.map(\.name))
-        var named: [NamedTensor] = []
-        for s in served.metadata.outputs where wanted?.contains(s.name) ?? true {
-            if let t = outputs[s.name] { named.append(NamedTensor(name: s.name, tensor: t)) }
-        }
+        let (response, _) = try await service.infer(
+            model: name, version: version, request: inferenceRequest, origin: RequestOrigin(requestID: context.requestID, started: started))
         var binary = Set<String>()
         let allBinary = inferenceRequest.parameters["binary_data_output"] == .bool(true)
-        for s in named.map(\.name) {
+        for s in response.outputs.map(\.name) {
             let asked = inferenceRequest.outputs.first { $0.name == s }?.parameters["binary_data"]
             if asked == .bool(true) || (allBinary && asked != .bool(false)) { binary.insert(s) }
         }
-        let response = InferenceResponse(modelName: name, modelVersion: served.version, id: inferenceRequest.id, outputs: named)
         let (bytes, header) = V2BinaryCodec.encodeResponse(response, binaryOutputs: binary)
         var fields: HTTPFields = [.contentType: header == nil ? "application/json" : "application/octet-stream"]
         if let header { fields[Self.headerLength] = String(header) }

@@ -6,6 +6,7 @@ import KeelServing
 /// KServe v1 model readiness.
 struct RecordsRoutes {
     let manager: ModelManager
+    let service: InferenceService
     let maxBodyBytes: Int
     let maxInstances: Int
 
@@ -36,9 +37,12 @@ struct RecordsRoutes {
     }
 
     private func predict(_ request: Request, _ context: KeelRequestContext, version: String?) async throws -> Response {
-        let served = try manager.resolve(try context.modelName(), version: version)
+        let started = ContinuousClock.now
+        let name = try context.modelName()
+        _ = try manager.resolve(name, version: version)
         let body = try await RequestBody.collect(request, limit: maxBodyBytes)
         let records = try RecordPredictor.decodeInstances(body, maxInstances: maxInstances)
-        return JSONResponse.ok(try await RecordPredictor.predict(served, records: records))
+        return JSONResponse.ok(try await service.predict(
+            model: name, version: version, records: records, origin: RequestOrigin(requestID: context.requestID, started: started)))
     }
 }

@@ -1,0 +1,100 @@
+import Foundation
+import KeelCore
+import KeelEngine
+import KeelMonitoring
+
+/// Who sent a request, for the prediction log: its id and, when given, one entity id per row.
+public struct RequestOrigin: Sendable {
+    public var requestID: String
+    public var entityIDs: [String]?
+    public var started: ContinuousClock.Instant
+
+    public init(requestID: String, entityIDs: [String]? = nil, started: ContinuousClock.Instant = .now) {
+        self.requestID = requestID
+        self.entityIDs = entityIDs
+        self.started = started
+    }
+}
+
+/// Inference for every protocol (REST v2, records, and later gRPC, batch jobs, streams): finds
+/// the version that serves the request, runs it through that version's batcher, and hands the
+/// answer to the prediction log afterwards. Protocol decoding and encoding stay with callers.
+public final class InferenceService: Sendable {
+    public let manager: ModelManager
+    public let monitor: PredictionMonitor?
+
+    public init(manager: ModelManager, monitor: PredictionMonitor? = nil) {
+        self.manager = manager
+        self.monitor = monitor
+    }
+
+    /// A v2 request: its requested outputs (all when none), in the model's order.
+    public func infer(model: String, version: String?, request: InferenceRequest, origin: RequestOrigin) async throws(KeelError) -> (response: InferenceResponse, served: ServedVersion) {
+        let served = try manager.resolve(model, version: version)
+        let known = Set(served.metadata.outputs.map(\.name))
+        for output in request.outputs where !known.contains(output.name) {
+            throw KeelError.invalidInput("unknown output '\(output.name)'; model '\(model)' outputs \(served.metadata.outputs.map { "'\($0.name)'" }.joined(separator: ", "))")
+        }
+        let inputs = request.tensorsByName
+        let entities = try Self.entityIDs(request, rows: inputs.values.first?.shape.first ?? 0) ?? origin.entityIDs
+        let outputs = try await served.infer(inputs)
+        monitor?.record(
+            served, arm: "stable", requestID: origin.requestID, entityIDs: entities, records: nil, inputs: inputs, outputs: outputs,
+            started: origin.started)
+        let wanted = request.outputs.isEmpty ? nil : Set(request.outputs.map(\.name))
+        var named: [NamedTensor] = []
+        for s in served.metadata.outputs where wanted?.contains(s.name) ?? true {
+            if let t = outputs[s.name] { named.append(NamedTensor(name: s.name, tensor: t)) }
+        }
+        return (InferenceResponse(modelName: model, modelVersion: served.version, id: request.id, outputs: named), served)
+    }
+
+    /// Records through the version's feature schema; returns the records API response body.
+    public func predict(model: String, version: String?, records: [[String: JSONValue]], origin: RequestOrigin) async throws(KeelError) -> [UInt8] {
+        let served = try manager.resolve(model, version: version)
+        guard let schema = served.config.featureSchema else {
+            throw .invalidInput("model '\(served.modelName)' has no feature schema in its config.yaml, so it cannot take records; use the v2 infer endpoint")
+        }
+        let inputs = try schema.encode(records)
+        let outputs = try await served.infer(inputs)
+        if let monitor {
+            let idField = served.config.idField
+            let entities: [String]? = idField.map { field in
+                records.enumerated().map { row, record in
+                    record[field].flatMap(Self.entityText) ?? "\(origin.requestID):\(row)"
+                }
+            }
+            monitor.record(
+                served, arm: "stable", requestID: origin.requestID, entityIDs: entities, records: records, inputs: inputs, outputs: outputs,
+                started: origin.started)
+        }
+        return try RecordPredictor.encode(served, records: records, outputs: outputs)
+    }
+
+    /// `parameters.entity_ids` of a v2 request: one string (or integer) per row.
+    static func entityIDs(_ request: InferenceRequest, rows: Int) throws(KeelError) -> [String]? {
+        guard let value = request.parameters["entity_ids"], value != .null else { return nil }
+        guard let list = value.arrayValue else { throw .invalidInput("parameters.entity_ids must be an array with one id per row") }
+        guard list.count == rows else {
+            throw .invalidInput("parameters.entity_ids has \(list.count) ids for \(rows) rows")
+        }
+        var out: [String] = []
+        out.reserveCapacity(rows)
+        for (i, v) in list.enumerated() {
+            guard let s = entityText(v), !s.isEmpty, s.utf8.count <= 256 else {
+                throw .invalidInput("parameters.entity_ids[\(i)] must be a string or an integer of at most 256 bytes")
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    /// An entity id as text (ids are compared as strings).
+    static func entityText(_ v: JSONValue) -> String? {
+        switch v {
+        case .string(let s): return s
+        case .number(let d) where d.isFinite && d == d.rounded() && abs(d) < 1e15: return String(Int64(d))
+        default: return nil
+        }
+    }
+}
