@@ -1,9 +1,8 @@
-import Foundation
 import KeelCore
-import Yams
 
 /// A model's serving configuration (`<repo>/<model>/config.yaml`): batching, class labels,
-/// risk bands and the feature schema for records.
+/// risk bands and the feature schema for records. `parse(yaml:source:)` validates every value
+/// against the limits below (docs/json.md lists them).
 public struct ModelConfig: Sendable, Equatable {
     /// Most rows one engine call takes; larger requests run alone.
     public var maxBatchSize: Int = 256
@@ -25,6 +24,17 @@ public struct ModelConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// Largest `max_batch_size`.
+    public static let maxBatchSizeLimit = 65_536
+    /// Largest `instance_count`.
+    public static let maxInstanceCount = 64
+    /// Largest `max_queue_delay_us` (one second).
+    public static let maxQueueDelayLimit = 1_000_000
+    /// Most class labels.
+    public static let maxLabels = 65_536
+    /// Most risk bands.
+    public static let maxRiskBands = 64
+
     /// One named band: probabilities below `upper` (and at or above the previous band's upper).
     public struct RiskBand: Sendable, Equatable {
         public var name: String
@@ -43,109 +53,5 @@ public struct ModelConfig: Sendable, Equatable {
             if probability < upper { return band.name }
         }
         return riskBands.last?.name
-    }
-
-    /// Parses config.yaml text; every key is optional, unknown keys are refused by name.
-    public static func parse(yaml text: String, source: String) throws(KeelError) -> ModelConfig {
-        let node: Any?
-        do {
-            node = try Yams.load(yaml: text)
-        } catch {
-            throw .invalidModel("\(source): invalid YAML: \(error)")
-        }
-        guard let dict = (node ?? [String: Any]()) as? [String: Any] else {
-            throw .invalidModel("\(source): expected a mapping at the top level")
-        }
-        return try parse(dict, source: source)
-    }
-
-    static func parse(_ dict: [String: Any], source: String) throws(KeelError) -> ModelConfig {
-        let known: Set<String> = [
-            "max_batch_size", "max_queue_delay_us", "instance_count", "labels", "positive_class",
-            "risk_bands", "features", "layout", "input_name", "id_field", "platform", "name",
-        ]
-        if let unknown = dict.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalidModel("\(source): unknown key '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
-        }
-        var config = ModelConfig()
-        func int(_ key: String, min: Int) throws(KeelError) -> Int? {
-            guard let v = dict[key] else { return nil }
-            guard let i = v as? Int, i >= min else { throw .invalidModel("\(source): '\(key)' must be an integer >= \(min)") }
-            return i
-        }
-        config.maxBatchSize = try int("max_batch_size", min: 1) ?? config.maxBatchSize
-        config.maxQueueDelayMicroseconds = try int("max_queue_delay_us", min: 0) ?? 0
-        config.instanceCount = try int("instance_count", min: 1) ?? 1
-        if let labels = dict["labels"] {
-            guard let list = labels as? [Any] else { throw .invalidModel("\(source): 'labels' must be a list") }
-            config.labels = list.map { "\($0)" }
-        }
-        if let positive = dict["positive_class"] {
-            if let i = positive as? Int {
-                config.positiveClass = i
-            } else if let name = positive as? String, let i = config.labels?.firstIndex(of: name) {
-                config.positiveClass = i
-            } else {
-                throw .invalidModel("\(source): 'positive_class' must be a class index or one of 'labels'")
-            }
-        }
-        if let bands = dict["risk_bands"] {
-            guard let list = bands as? [[String: Any]] else {
-                throw .invalidModel("\(source): 'risk_bands' must be a list of {name, below}")
-            }
-            var previous = -Double.infinity
-            for (k, band) in list.enumerated() {
-                guard let name = band["name"] as? String else { throw .invalidModel("\(source): risk band \(k) needs a 'name'") }
-                let upper = (band["below"] as? Double) ?? (band["below"] as? Int).map(Double.init)
-                if band["below"] != nil, upper == nil { throw .invalidModel("\(source): risk band '\(name)' 'below' must be a number") }
-                if let upper {
-                    guard upper > previous else { throw .invalidModel("\(source): risk bands must be in increasing order") }
-                    previous = upper
-                } else if k != list.count - 1 {
-                    throw .invalidModel("\(source): only the last risk band may omit 'below'")
-                }
-                config.riskBands.append(RiskBand(name: name, upper: upper))
-            }
-        }
-        config.idField = dict["id_field"] as? String
-        if let features = dict["features"] {
-            guard let list = features as? [[String: Any]] else {
-                throw .invalidModel("\(source): 'features' must be a list of {name, type, …}")
-            }
-            var fields: [FeatureSchema.Field] = []
-            for (k, f) in list.enumerated() {
-                guard let name = f["name"] as? String else { throw .invalidModel("\(source): feature \(k) needs a 'name'") }
-                let typeName = (f["type"] as? String) ?? "number"
-                guard let kind = FeatureSchema.Kind(rawValue: typeName) else {
-                    throw .invalidModel("\(source): feature '\(name)' has unknown type '\(typeName)' (expected \(FeatureSchema.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
-                }
-                let categories = (f["categories"] as? [Any])?.map { "\($0)" }
-                let positive = f["positive"].map { "\($0)" }
-                let defaultValue = f["default"].map(jsonValue)
-                let allowUnknown = (f["allow_unknown"] as? Bool) ?? false
-                fields.append(.init(name: name, kind: kind, categories: categories, positive: positive, defaultValue: defaultValue, allowUnknown: allowUnknown))
-            }
-            let layoutName = (dict["layout"] as? String) ?? "vector"
-            guard let layout = FeatureSchema.Layout(rawValue: layoutName) else {
-                throw .invalidModel("\(source): 'layout' must be 'vector' or 'per_field'")
-            }
-            config.featureSchema = try FeatureSchema(
-                fields: fields, layout: layout, inputName: (dict["input_name"] as? String) ?? "input",
-                passthrough: config.idField.map { [$0] } ?? [])
-        }
-        return config
-    }
-
-    /// Converts a YAML scalar/collection into a JSON value.
-    static func jsonValue(_ v: Any) -> JSONValue {
-        switch v {
-        case let b as Bool: return .bool(b)
-        case let i as Int: return .number(Double(i))
-        case let d as Double: return .number(d)
-        case let s as String: return .string(s)
-        case let a as [Any]: return .array(a.map(jsonValue))
-        case let o as [String: Any]: return .object(o.mapValues(jsonValue))
-        default: return .null
-        }
     }
 }
