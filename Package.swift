@@ -103,6 +103,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"]),
+        .testTarget(name: "KeelServingTests", dependencies: ["KeelServing", "KeelRegistry", "KeelCore"]),
         .testTarget(
             name: "KeelEngineTests",
             dependencies: ["KeelEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
