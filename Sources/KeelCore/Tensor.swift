@@ -73,7 +73,8 @@ public struct Tensor: Sendable, Equatable {
 
     /// Creates a tensor whose shape is known to match (internal producers such as runtimes).
     public init(unchecked shape: [Int], data: TensorData) {
-        precondition(Tensor.elementCount(shape) == data.count, "tensor shape/data mismatch")
+        // Request decoders use the throwing initializer; only internal producers come here.
+        precondition(Tensor.checkedElementCount(shape) == data.count, "tensor shape/data mismatch")
         self.shape = shape
         self.data = data
     }
@@ -93,8 +94,7 @@ public struct Tensor: Sendable, Equatable {
         return nil
     }
 
-    /// Product of the dimensions (1 for a scalar).
-    /// Product of the dimensions, or nil when it overflows or a dimension is negative — for
+    /// Product of the dimensions (1 for a scalar), or nil when it overflows or a dimension is negative — for
     /// shapes that come from requests.
     public static func checkedElementCount(_ shape: [Int]) -> Int? {
         var n = 1
@@ -107,6 +107,8 @@ public struct Tensor: Sendable, Equatable {
         return n
     }
 
+    /// Product of the dimensions of a shape already known to be valid (it traps on overflow:
+    /// use `checkedElementCount` for anything that came from outside).
     public static func elementCount(_ shape: [Int]) -> Int {
         shape.reduce(1, *)
     }

@@ -4,13 +4,14 @@ import KeelCore
 /// version's feature schema into tensors, through the batcher, and the outputs are turned
 /// into `{id, label, probability, risk_band, scores}` (classifiers) or `{id, prediction}`.
 public enum RecordPredictor {
-    /// Records one request may carry unless the server says otherwise.
+    /// Records one request may carry unless the server configures another limit.
     public static let defaultMaxInstances = 10_000
 
-    /// Parses `{"instances": [{…}, …]}` into records; more than `maxInstances` is a 413.
+    /// Parses `{"instances": [{…}, …]}` into records. More than `maxInstances` records is a
+    /// 413 naming the limit; NaN/Infinity tokens are numbers (docs/json.md).
     public static func decodeInstances(_ body: [UInt8], maxInstances: Int = defaultMaxInstances) throws(KeelError) -> [[String: JSONValue]] {
-        let doc = try JSONParser.parse(body, errorCode: .invalidInput)
-        guard let instances = doc["instances"]?.arrayValue else {
+        let doc = try JSONParser.parse(body, errorCode: .invalidInput, numericArrays: .values)
+        guard doc.objectValue != nil, let instances = doc["instances"]?.arrayValue else {
             throw .invalidInput("request body must be {\"instances\": [{feature: value, …}, …]}")
         }
         guard !instances.isEmpty else { throw .invalidInput("'instances' is empty") }

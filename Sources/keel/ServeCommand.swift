@@ -7,7 +7,6 @@ import KeelServer
 import KeelStore
 import KeelServing
 import Logging
-import Yams
 
 /// `keel serve`: the inference server.
 struct ServeCommand: AsyncParsableCommand {
@@ -80,10 +79,17 @@ enum Settings {
         let path = c.configFile ?? env["KEEL_CONFIG"] ?? "keel.yaml"
         if FileManager.default.fileExists(atPath: path) {
             let text = try String(contentsOfFile: path, encoding: .utf8)
-            guard let dict = try Yams.load(yaml: text) as? [String: Any] else {
+            // keel.yaml is read with the same bounded loader as model configs (no alias bombs).
+            let doc: YAMLValue
+            do {
+                doc = try SafeYAML.load(text, source: path, errorCode: .invalidInput)
+            } catch {
+                throw ValidationError(error.message)
+            }
+            guard case .mapping(let dict) = doc else {
                 throw ValidationError("\(path) must be a YAML mapping")
             }
-            file = dict
+            file = dict.mapValues(\.plainValue).filter { !($0.value is NSNull) }
         } else if c.configFile != nil {
             throw ValidationError("configuration file '\(path)' does not exist")
         }

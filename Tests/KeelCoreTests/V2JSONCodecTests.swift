@@ -92,6 +92,53 @@ import Testing
             modelName: "churn", modelVersion: "2", id: "a\"b",
             outputs: [NamedTensor(name: "p", tensor: Tensor(unchecked: [2], data: .fp32([0.25, .nan])))])
         let text = String(decoding: V2JSONCodec.encodeResponse(response), as: UTF8.self)
-        #expect(text == #"{"model_name":"churn","model_version":"2","id":"a\"b","outputs":[{"name":"p","datatype":"FP32","shape":[2],"data":[0.25,null]}]}"#)
+        #expect(text == #"{"model_name":"churn","model_version":"2","id":"a\"b","outputs":[{"name":"p","datatype":"FP32","shape":[2],"data":[0.25,NaN]}]}"#)
+    }
+
+    @Test func pythonNonFiniteTokensAreAcceptedInTensorData() throws {
+        let r = try decode(#"{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[[NaN,Infinity],[-Infinity,1.5]]}]}"#)
+        let f = try #require(r.inputs[0].tensor.floats)
+        #expect(f[0].isNaN && f[1] == .infinity && f[2] == -.infinity && f[3] == 1.5)
+        let d = try decode(#"{"inputs":[{"name":"x","shape":[3],"datatype":"FP64","data":[NaN,null,2]}]}"#)
+        guard case .fp64(let v) = d.inputs[0].tensor.data else { Issue.record("not FP64"); return }
+        #expect(v[0].isNaN && v[1].isNaN && v[2] == 2)
+        // Integers have no NaN: the element is named.
+        #expect(error(#"{"inputs":[{"name":"x","shape":[1],"datatype":"INT64","data":[NaN]}]}"#)?.message.contains("element 0 is the number nan") == true)
+    }
+
+    @Test func nonFiniteOutputsRoundTripThroughTheWriter() throws {
+        let response = InferenceResponse(modelName: "m", outputs: [NamedTensor(name: "x", tensor: Tensor(unchecked: [3], data: .fp64([.nan, .infinity, -.infinity])))])
+        let text = String(decoding: V2JSONCodec.encodeResponse(response), as: UTF8.self).replacingOccurrences(of: "\"outputs\"", with: "\"inputs\"")
+        guard case .fp64(let v) = try decode(text).inputs[0].tensor.data else { Issue.record("not FP64"); return }
+        #expect(v[0].isNaN && v[1] == .infinity && v[2] == -.infinity)
+    }
+
+    @Test func shapesBeyondTheRequestLimitsAreRefused() throws {
+        let rank = Array(repeating: "1", count: Tensor.maxRank + 1).joined(separator: ",")
+        #expect(error(#"{"inputs":[{"name":"x","shape":[\#(rank)],"datatype":"FP32","data":[1]}]}"#)?.message == "input 'x' has 33 dimensions; at most 32 are allowed")
+        let big = Tensor.maxElements + 1
+        #expect(error(#"{"inputs":[{"name":"x","shape":[\#(big)],"datatype":"FP32","data":[1]}]}"#)?.message.contains("limit \(Tensor.maxElements) per tensor") == true)
+        // At the limit the shape itself is fine; only the data count is wrong, and nothing of
+        // the declared size was allocated to find that out.
+        #expect(error(#"{"inputs":[{"name":"x","shape":[\#(Tensor.maxElements)],"datatype":"FP32","data":[1]}]}"#)?.message == "input 'x' has 1 data elements, but shape [\(Tensor.maxElements)] needs \(Tensor.maxElements)")
+    }
+
+    @Test func dataNestedDeeperThanTheShapeIsRefused() throws {
+        #expect(error(#"{"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[[1],[2]]}]}"#)?.message.contains("nested deeper") == true)
+        #expect(error(#"{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[[[[[1]]]]]}]}"#)?.message.contains("nested deeper") == true)
+        // A scalar may come bare or in a one-element list.
+        #expect(try decode(#"{"inputs":[{"name":"x","shape":[],"datatype":"INT64","data":7}]}"#).inputs[0].tensor.int64s == [7])
+        #expect(try decode(#"{"inputs":[{"name":"x","shape":[],"datatype":"INT64","data":[7]}]}"#).inputs[0].tensor.int64s == [7])
+    }
+
+    @Test func packedAndMixedDataDecodeAlike() throws {
+        let packed = try decode(#"{"inputs":[{"name":"x","shape":[2,2],"datatype":"INT32","data":[[1,2],[3,4]]}]}"#)
+        let mixed = try decode(#"{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,null],[3,"nan"]]}]}"#)
+        guard case .int32(let ints) = packed.inputs[0].tensor.data else { Issue.record("not INT32"); return }
+        #expect(ints == [1, 2, 3, 4])
+        let f = try #require(mixed.inputs[0].tensor.floats)
+        #expect(f[0] == 1 && f[1].isNaN && f[2] == 3 && f[3].isNaN)
+        #expect(error(#"{"inputs":[{"name":"x","shape":[2],"datatype":"BOOL","data":[1,2]}]}"#)?.message.contains("element 1") == true)
+        #expect(error(#"{"inputs":[{"name":"x","shape":[1],"datatype":"BYTES","data":[1]}]}"#)?.message.contains("element 0") == true)
     }
 }

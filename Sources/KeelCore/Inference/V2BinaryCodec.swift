@@ -1,6 +1,9 @@
 /// The v2 binary tensor data extension: a JSON header of `Inference-Header-Content-Length`
 /// bytes, then raw little-endian tensor data for inputs/outputs carrying `binary_data_size`.
 /// BYTES elements are each a 4-byte little-endian length followed by the bytes.
+///
+/// Every declared size is checked against the bytes actually present before anything is
+/// allocated for it, and every offset computation is overflow-free.
 public enum V2BinaryCodec {
     /// Decodes a request whose first `headerLength` bytes are JSON (nil: all JSON).
     public static func decodeRequest(_ body: [UInt8], headerLength: Int?) throws(KeelError) -> InferenceRequest {
@@ -8,78 +11,53 @@ public enum V2BinaryCodec {
         guard headerLength >= 0, headerLength <= body.count else {
             throw .invalidInput("Inference-Header-Content-Length is \(headerLength), but the body has \(body.count) bytes")
         }
-        let doc = try JSONParser.parse(Array(body[0..<headerLength]), errorCode: .invalidInput)
-        guard case .array(let inputs)? = doc["inputs"] else {
-            throw .invalidInput("request header has no 'inputs' array")
-        }
-        // Inline inputs decode as usual; binary ones are filled in from the data section.
-        var inline = doc
-        if case .object(var o) = doc {
-            o["inputs"] = .array(inputs.filter { $0["parameters"]?["binary_data_size"] == nil })
-            inline = .object(o)
-        }
-        var w = JSONWriter()
-        w.value(inline)
-        var request = try V2JSONCodec.decodeRequest(w.bytes)
+        let doc = try JSONParser.parse(Array(body[0..<headerLength]), errorCode: .invalidInput, numericArrays: .packed)
+        var (request, inputs) = try V2JSONCodec.decodeEnvelope(doc)
         var offset = headerLength
-        var ordered: [NamedTensor] = []
-        var inlineByName: [String: NamedTensor] = [:]
-        for t in request.inputs { inlineByName[t.name] = t }
         for (k, input) in inputs.enumerated() {
             guard let size = input["parameters"]?["binary_data_size"] else {
-                if let name = input["name"]?.stringValue, let t = inlineByName[name] { ordered.append(t) }
+                request.inputs.append(try V2JSONCodec.decodeInput(input, index: k))
                 continue
             }
             let (name, type, shape, params) = try V2JSONCodec.decodeTensorHeader(input, index: k)
+            let shown = String(name.prefix(64))
+            guard input["data"] == nil else {
+                throw .invalidInput("input '\(shown)' has both 'data' and binary_data_size; send one of them")
+            }
             guard let n = size.intValue, n >= 0 else {
-                throw .invalidInput("input '\(name)' binary_data_size must be a non-negative integer")
+                throw .invalidInput("input '\(shown)' binary_data_size must be a non-negative integer")
             }
-            guard offset + n <= body.count else {
-                throw .invalidInput("input '\(name)' declares \(n) bytes of binary data, but only \(body.count - offset) remain")
+            let remaining = body.count - offset
+            guard n <= remaining else {
+                throw .invalidInput("input '\(shown)' declares \(n) bytes of binary data, but only \(remaining) remain")
             }
-            let data = try decodeData(body[offset..<(offset + n)], type: type, count: Tensor.elementCount(shape), name: name)
+            let count = try Tensor.checkedRequestShape(shape, what: "input '\(shown)'")
+            let data = try decodeData(body[offset..<(offset + n)], type: type, count: count, name: shown)
             offset += n
-            ordered.append(NamedTensor(name: name, tensor: Tensor(unchecked: shape, data: data), parameters: params))
+            request.inputs.append(NamedTensor(name: name, tensor: try Tensor(shape: shape, data: data), parameters: params))
         }
         guard offset == body.count else {
             throw .invalidInput("\(body.count - offset) bytes of binary data follow the inputs but no input claims them")
         }
-        var seen = Set<String>()
-        for t in ordered where !seen.insert(t.name).inserted {
-            throw .invalidInput("input '\(t.name)' appears more than once")
-        }
-        request.inputs = ordered
+        try V2JSONCodec.checkUniqueNames(request.inputs)
         return request
     }
 
+    /// Typed storage from raw little-endian bytes; `count` is the (already bounded) element
+    /// count of the declared shape, which the bytes must match exactly.
     static func decodeData(_ bytes: ArraySlice<UInt8>, type: DataType, count: Int, name: String) throws(KeelError) -> TensorData {
-        if type == .bytes {
-            var out: [[UInt8]] = []
-            out.reserveCapacity(count)
-            var i = bytes.startIndex
-            while i < bytes.endIndex {
-                guard i + 4 <= bytes.endIndex else { throw .invalidInput("input '\(name)' BYTES data is truncated") }
-                let n = Int(UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
-                i += 4
-                guard i + n <= bytes.endIndex else { throw .invalidInput("input '\(name)' BYTES element \(out.count) runs past its data") }
-                out.append(Array(bytes[i..<(i + n)]))
-                i += n
-            }
-            guard out.count == count else {
-                throw .invalidInput("input '\(name)' has \(out.count) BYTES elements, but its shape needs \(count)")
-            }
-            return .bytes(out)
-        }
-        let width = type.byteWidth!
-        guard bytes.count == count * width else {
-            throw .invalidInput("input '\(name)' has \(bytes.count) bytes of binary data, but \(count) \(type.rawValue) elements need \(count * width)")
+        guard let width = type.byteWidth else { return .bytes(try decodeBytesElements(bytes, count: count, name: name)) }
+        let (needed, overflow) = count.multipliedReportingOverflow(by: width)
+        guard !overflow, bytes.count == needed else {
+            throw .invalidInput("input '\(name)' has \(bytes.count) bytes of binary data, but \(count) \(type.rawValue) elements need \(overflow ? "more" : String(needed))")
         }
         func load<T: FixedWidthInteger>(_: T.Type) -> [T] {
-            var out = [T](repeating: 0, count: count)
-            bytes.withUnsafeBytes { raw in
-                for i in 0..<count { out[i] = T(littleEndian: raw.loadUnaligned(fromByteOffset: i * width, as: T.self)) }
+            [T](unsafeUninitializedCapacity: count) { out, initialized in
+                bytes.withUnsafeBytes { raw in
+                    for i in 0..<count { out[i] = T(littleEndian: raw.loadUnaligned(fromByteOffset: i * width, as: T.self)) }
+                }
+                initialized = count
             }
-            return out
         }
         switch type {
         case .bool: return .bool(load(UInt8.self).map { $0 != 0 })
@@ -94,8 +72,33 @@ public enum V2BinaryCodec {
         case .fp16: return .fp16(load(UInt16.self))
         case .fp32: return .fp32(load(UInt32.self).map(Float.init(bitPattern:)))
         case .fp64: return .fp64(load(UInt64.self).map(Double.init(bitPattern:)))
-        case .bytes: return .bytes([])
+        case .bytes: return .bytes([])  // handled above
         }
+    }
+
+    /// Length-prefixed BYTES elements. Capacity grows with the elements actually read (each
+    /// needs at least its 4-byte prefix), never from the declared count.
+    private static func decodeBytesElements(_ bytes: ArraySlice<UInt8>, count: Int, name: String) throws(KeelError) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        out.reserveCapacity(min(count, bytes.count / 4))
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            guard out.count < count else {
+                throw .invalidInput("input '\(name)' has more BYTES elements than its shape's \(count)")
+            }
+            guard bytes.endIndex - i >= 4 else { throw .invalidInput("input '\(name)' BYTES data is truncated") }
+            let n = Int(UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+            i += 4
+            guard n <= bytes.endIndex - i else {
+                throw .invalidInput("input '\(name)' BYTES element \(out.count) declares \(n) bytes, but only \(bytes.endIndex - i) remain")
+            }
+            out.append(Array(bytes[i..<(i + n)]))
+            i += n
+        }
+        guard out.count == count else {
+            throw .invalidInput("input '\(name)' has \(out.count) BYTES elements, but its shape needs \(count)")
+        }
+        return out
     }
 
     /// Raw little-endian bytes of a tensor's data.

@@ -1,17 +1,37 @@
-
-
 /// A strict JSON parser over raw bytes (RFC 8259), used for model files and request bodies
 /// where numbers must be read exactly and documents can be large.
+///
+/// Strict everywhere except one practical extension: the bare tokens `NaN`, `Infinity` and
+/// `-Infinity` (what Python's `json` module writes for non-finite floats) are numbers. Every
+/// error names the byte offset. What is accepted and refused is listed in docs/json.md.
 public struct JSONParser {
-    private let bytes: [UInt8]
-    private let errorCode: KeelError.Code
-    private var pos = 0
-    private var depth = 0
-    private static let maxDepth = 512
+    /// How arrays whose elements are all numbers are stored in the result.
+    public enum NumericArrays: Sendable {
+        /// One `.number` per element inside `.array` (what request decoding pattern-matches).
+        case values
+        /// A packed `.doubles` (8 bytes per element instead of a `JSONValue` each); arrays
+        /// with any non-number element, and empty arrays, stay `.array`.
+        case packed
+    }
+
+    /// Deepest nesting of arrays and objects accepted.
+    public static let maxDepth = 512
+
+    let bytes: [UInt8]
+    let errorCode: KeelError.Code
+    let packNumbers: Bool
+    var pos = 0
+    var depth = 0
 
     /// Parses a whole document; malformed input throws a `KeelError` with `errorCode`.
-    public static func parse(_ bytes: [UInt8], errorCode: KeelError.Code = .invalidModel) throws(KeelError) -> JSONValue {
-        var p = JSONParser(bytes: bytes, errorCode: errorCode)
+    ///
+    /// `numericArrays` defaults to `.packed` for model files (`errorCode` `.invalidModel`) and
+    /// to `.values` otherwise; the accessors (`arrayValue`, `doublesValue`, …) read both forms.
+    public static func parse(
+        _ bytes: [UInt8], errorCode: KeelError.Code = .invalidModel, numericArrays: NumericArrays? = nil
+    ) throws(KeelError) -> JSONValue {
+        let storage = numericArrays ?? (errorCode == .invalidModel ? .packed : .values)
+        var p = JSONParser(bytes: bytes, errorCode: errorCode, packNumbers: storage == .packed)
         p.skipSpace()
         let value = try p.parseValue()
         p.skipSpace()
@@ -19,16 +39,17 @@ public struct JSONParser {
         return value
     }
 
-    private init(bytes: [UInt8], errorCode: KeelError.Code) {
+    private init(bytes: [UInt8], errorCode: KeelError.Code, packNumbers: Bool) {
         self.bytes = bytes
         self.errorCode = errorCode
+        self.packNumbers = packNumbers
     }
 
-    private func error(_ what: String) -> KeelError {
-        KeelError(errorCode, "malformed JSON at byte \(pos): \(what)")
+    func error(_ what: String, at offset: Int? = nil) -> KeelError {
+        KeelError(errorCode, "malformed JSON at byte \(offset ?? pos): \(what)")
     }
 
-    private mutating func skipSpace() {
+    mutating func skipSpace() {
         while pos < bytes.count {
             switch bytes[pos] {
             case 0x20, 0x0A, 0x0D, 0x09: pos += 1
@@ -37,7 +58,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseValue() throws(KeelError) -> JSONValue {
+    mutating func parseValue() throws(KeelError) -> JSONValue {
         guard pos < bytes.count else { throw error("unexpected end of input") }
         switch bytes[pos] {
         case UInt8(ascii: "{"): return try parseObject()
@@ -46,17 +67,20 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
-        default: return .number(try parseNumber())
+        case let b where Self.startsNumber(b): return .number(try parseNumber())
+        case let b: throw error("unexpected \(Self.describe(b))")
         }
     }
 
-    private mutating func literal(_ word: StaticString) throws(KeelError) {
+    mutating func literal(_ word: StaticString) throws(KeelError) {
         let n = word.utf8CodeUnitCount
-        guard pos + n <= bytes.count else { throw error("unexpected end of input") }
-        let expected = UnsafeBufferPointer(start: word.utf8Start, count: n)
-        for i in 0..<n where bytes[pos + i] != expected[i] {
-            throw error("invalid literal")
+        let start = pos
+        let matches = word.withUTF8Buffer { expected in
+            guard bytes.count - start >= n else { return false }
+            for i in 0..<n where bytes[start + i] != expected[i] { return false }
+            return true
         }
+        guard matches else { throw error("invalid literal, expected '\(word)'") }
         pos += n
     }
 
@@ -74,13 +98,17 @@ public struct JSONParser {
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(out) }
         while true {
             skipSpace()
+            let keyStart = pos
             guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let key = try parseString()
             skipSpace()
             guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw error("expected ':'") }
             pos += 1
             skipSpace()
-            out[key] = try parseValue()
+            // A repeated key could make two readers of one body see different values.
+            guard out.updateValue(try parseValue(), forKey: key) == nil else {
+                throw error("duplicate key '\(key.prefix(64))'", at: keyStart)
+            }
             skipSpace()
             guard pos < bytes.count else { throw error("unexpected end of input in object") }
             if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
@@ -93,107 +121,52 @@ public struct JSONParser {
         try enter()
         defer { depth -= 1 }
         pos += 1
-        var out = [JSONValue]()
         skipSpace()
-        if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(out) }
-        while true {
-            skipSpace()
-            out.append(try parseValue())
-            skipSpace()
-            guard pos < bytes.count else { throw error("unexpected end of input in array") }
-            if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(out) }
-            throw error("expected ',' or ']'")
-        }
-    }
-
-    private mutating func parseString() throws(KeelError) -> String {
-        pos += 1
-        var out = [UInt8]()
-        while pos < bytes.count {
-            let c = bytes[pos]
-            if c == UInt8(ascii: "\"") {
-                pos += 1
-                return String(decoding: out, as: UTF8.self)
-            }
-            if c == UInt8(ascii: "\\") {
-                pos += 1
-                guard pos < bytes.count else { break }
-                let e = bytes[pos]
-                pos += 1
-                switch e {
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5C)
-                case UInt8(ascii: "/"): out.append(0x2F)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800..<0xDC00).contains(scalar), pos + 1 < bytes.count,
-                       bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") {
-                        pos += 2
-                        let low = try hex4()
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    let u = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                    out.append(contentsOf: Array(String(Character(u)).utf8))
-                default: throw error("invalid escape")
-                }
-                continue
-            }
-            if c < 0x20 { throw error("control character in string") }
-            out.append(c)
-            pos += 1
-        }
-        throw error("unterminated string")
-    }
-
-    private mutating func hex4() throws(KeelError) -> UInt32 {
-        guard pos + 4 <= bytes.count else { throw error("truncated \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[pos]
-            let d: UInt32
-            switch c {
-            case 0x30...0x39: d = UInt32(c - 0x30)
-            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-            default: throw error("invalid hex digit")
-            }
-            v = v << 4 | d
-            pos += 1
-        }
-        return v
-    }
-
-    private mutating func parseNumber() throws(KeelError) -> Double {
-        let start = pos
-        while pos < bytes.count {
-            switch bytes[pos] {
-            case 0x30...0x39, UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
-                UInt8(ascii: "e"), UInt8(ascii: "E"):
-                pos += 1
-            default:
+        if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array([]) }
+        var out = [JSONValue]()
+        if packNumbers, pos < bytes.count, Self.startsNumber(bytes[pos]) {
+            var numbers = [Double]()
+            while true {
+                numbers.append(try parseNumber())
+                guard try arraySeparator() else { return .doubles(numbers) }
+                if pos < bytes.count, Self.startsNumber(bytes[pos]) { continue }
+                // A non-number follows: the array is mixed after all.
+                out.reserveCapacity(numbers.count + 1)
+                for d in numbers { out.append(.number(d)) }
                 break
             }
-            if pos < bytes.count, !Self.isNumberByte(bytes[pos]) { break }
         }
-        guard pos > start else { throw error("unexpected character '\(Character(Unicode.Scalar(bytes[start])))'") }
-        let text = String(decoding: bytes[start..<pos], as: UTF8.self)
-        guard let d = Double(text) else { throw error("invalid number '\(text)'") }
-        return d
+        while true {
+            out.append(try parseValue())
+            guard try arraySeparator() else { return .array(out) }
+        }
     }
 
-    private static func isNumberByte(_ b: UInt8) -> Bool {
-        switch b {
-        case 0x30...0x39, UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
-            UInt8(ascii: "e"), UInt8(ascii: "E"):
+    /// After an element: true when a ',' (and the space after it) was consumed, false when the
+    /// closing ']' was.
+    private mutating func arraySeparator() throws(KeelError) -> Bool {
+        skipSpace()
+        guard pos < bytes.count else { throw error("unexpected end of input in array") }
+        if bytes[pos] == UInt8(ascii: ",") {
+            pos += 1
+            skipSpace()
             return true
-        default:
-            return false
         }
+        if bytes[pos] == UInt8(ascii: "]") { pos += 1; return false }
+        throw error("expected ',' or ']'")
+    }
+
+    static func startsNumber(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x30...0x39, UInt8(ascii: "-"), UInt8(ascii: "N"), UInt8(ascii: "I"): return true
+        default: return false
+        }
+    }
+
+    /// `'x'` for printable ASCII, `byte 0xNN` otherwise.
+    static func describe(_ b: UInt8) -> String {
+        if b >= 0x21, b < 0x7F { return "character '\(Character(Unicode.Scalar(b)))'" }
+        let hex = String(b, radix: 16, uppercase: true)
+        return "byte 0x\(hex.count == 1 ? "0" + hex : hex)"
     }
 }

@@ -1,6 +1,8 @@
 
 
-/// A parsed JSON or UBJSON document. Typed numeric arrays from UBJSON stay packed.
+/// A parsed JSON or UBJSON document. Typed numeric arrays from UBJSON, and all-number arrays
+/// of JSON parsed with `NumericArrays.packed`, stay packed; packed and unpacked forms of the
+/// same array compare equal.
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -97,6 +99,26 @@ public enum JSONValue: Sendable, Equatable {
         case .doubles(let a): return a.map { .number($0) }
         case .ints(let a): return a.map { .number(Double($0)) }
         default: return nil
+        }
+    }
+}
+
+extension JSONValue {
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.number(x), .number(y)): return x == y
+        case let (.string(x), .string(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)): return x == y
+        case let (.floats(x), .floats(y)): return x == y
+        case let (.doubles(x), .doubles(y)): return x == y
+        case let (.ints(x), .ints(y)): return x == y
+        default:
+            // Packing is a storage detail: compare two array forms element by element.
+            guard let n = a.arrayCount, n == b.arrayCount, let x = a.arrayValue, let y = b.arrayValue else { return false }
+            return x == y
         }
     }
 }

@@ -1,8 +1,19 @@
 /// Appends JSON text to a byte buffer; used for responses where speed matters.
 public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+    /// How NaN and the infinities are written.
+    public enum NonFinite: Sendable {
+        /// `NaN`, `Infinity`, `-Infinity`: what Python's `json`, tritonclient and Keel's own
+        /// parser read back (the default; see docs/json.md).
+        case tokens
+        /// `null`, for consumers that only take RFC 8259 JSON (a browser's `JSON.parse`).
+        case null
+    }
 
-    public init(capacity: Int = 256) {
+    public private(set) var bytes: [UInt8] = []
+    public var nonFinite: NonFinite
+
+    public init(capacity: Int = 256, nonFinite: NonFinite = .tokens) {
+        self.nonFinite = nonFinite
         bytes.reserveCapacity(capacity)
     }
 
@@ -35,9 +46,9 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    /// Writes a finite number in its shortest round-trip form; NaN and infinities as null.
+    /// Writes a number in its shortest round-trip form; NaN and infinities per `nonFinite`.
     public mutating func number(_ d: Double) {
-        guard d.isFinite else { raw("null"); return }
+        guard d.isFinite else { writeNonFinite(isNaN: d.isNaN, negative: d < 0); return }
         if d == d.rounded(), abs(d) < 1e15 {
             bytes.append(contentsOf: String(Int64(d)).utf8)
         } else {
@@ -47,11 +58,18 @@ public struct JSONWriter {
 
     /// Writes a Float in its own shortest round-trip form (so 0.1 stays "0.1").
     public mutating func number(_ f: Float) {
-        guard f.isFinite else { raw("null"); return }
+        guard f.isFinite else { writeNonFinite(isNaN: f.isNaN, negative: f < 0); return }
         if f == f.rounded(), abs(f) < 1e7 {
             bytes.append(contentsOf: String(Int64(f)).utf8)
         } else {
             bytes.append(contentsOf: f.description.utf8)
+        }
+    }
+
+    private mutating func writeNonFinite(isNaN: Bool, negative: Bool) {
+        switch nonFinite {
+        case .null: raw("null")
+        case .tokens: if isNaN { raw("NaN") } else if negative { raw("-Infinity") } else { raw("Infinity") }
         }
     }
 
@@ -83,7 +101,7 @@ public struct JSONWriter {
                 if i > 0 { raw(",") }
                 string(key)
                 raw(":")
-                value(o[key]!)
+                value(o[key] ?? .null)
             }
             raw("}")
         case .floats(let a): list(a.count) { $0.number(a[$1]) }

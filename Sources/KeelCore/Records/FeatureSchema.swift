@@ -59,15 +59,43 @@ public struct FeatureSchema: Sendable, Equatable {
     /// Record fields that are carried through (e.g. an id) rather than encoded.
     public var passthrough: Set<String>
 
+    /// Most fields a schema may list.
+    public static let maxFields = 4096
+    /// Most categories one field may list (one-hot: its column count).
+    public static let maxCategories = 4096
+    /// Most columns the vector layout may produce.
+    public static let maxWidth = 65_536
+
     public init(fields: [Field], layout: Layout = .vector, inputName: String = "input", passthrough: Set<String> = []) throws(KeelError) {
         self.fields = fields
         self.layout = layout
         self.inputName = inputName
         self.passthrough = passthrough
+        guard fields.count <= Self.maxFields else {
+            throw .invalidModel("feature schema lists \(fields.count) fields; at most \(Self.maxFields) are allowed")
+        }
+        guard !inputName.isEmpty else { throw .invalidModel("feature schema input name must not be empty") }
         var seen = Set<String>()
+        var width = 0
         for field in fields {
+            guard !field.name.isEmpty else { throw .invalidModel("feature schema has a field with an empty name") }
             guard seen.insert(field.name).inserted else {
                 throw .invalidModel("feature schema lists field '\(field.name)' twice")
+            }
+            if let categories = field.categories {
+                guard !categories.isEmpty else {
+                    throw .invalidModel("field '\(field.name)' has an empty categories list (omit it to accept any value)")
+                }
+                guard categories.count <= Self.maxCategories else {
+                    throw .invalidModel("field '\(field.name)' lists \(categories.count) categories; at most \(Self.maxCategories) are allowed")
+                }
+                var distinct = Set<String>()
+                for c in categories {
+                    guard !c.isEmpty else { throw .invalidModel("field '\(field.name)' has an empty category") }
+                    guard distinct.insert(c).inserted else {
+                        throw .invalidModel("field '\(field.name)' lists category '\(c)' twice")
+                    }
+                }
             }
             if field.kind == .oneHot, (field.categories ?? []).isEmpty {
                 throw .invalidModel("one-hot field '\(field.name)' needs a non-empty categories list")
@@ -78,6 +106,10 @@ public struct FeatureSchema: Sendable, Equatable {
             if layout == .vector, field.kind == .string {
                 throw .invalidModel("string field '\(field.name)' needs the per_field layout (the vector layout is all numbers)")
             }
+            width += field.width
+        }
+        guard width <= Self.maxWidth else {
+            throw .invalidModel("feature schema encodes to \(width) columns; at most \(Self.maxWidth) are allowed")
         }
     }
 
@@ -91,69 +123,86 @@ public struct FeatureSchema: Sendable, Equatable {
         }
     }
 
-    /// Encodes records into the model's input tensors. Every problem of every record is
-    /// collected and reported at once, each naming the record and field.
+    /// Encodes records into the model's input tensors. The problems of the records are
+    /// collected and reported at once, each naming the record and field — at most
+    /// `RecordProblems.limit` of them, the first 20 in the message.
     public func encode(_ records: [[String: JSONValue]]) throws(KeelError) -> [String: Tensor] {
-        var problems: [String] = []
+        var problems = RecordProblems()
         let known = Set(fields.map(\.name)).union(passthrough)
-        for (i, record) in records.enumerated() {
-            for key in record.keys.sorted() where !known.contains(key) {
-                problems.append("instance \(i): unknown field '\(key)'")
+        for (i, record) in records.enumerated() where !problems.isFull {
+            for key in record.keys.filter({ !known.contains($0) }).sorted() {
+                problems.add("instance \(i): unknown field \(RecordProblems.quote(key))")
             }
         }
         let tensors: [String: Tensor]
         switch layout {
-        case .vector: tensors = encodeVector(records, &problems)
-        case .perField: tensors = encodePerField(records, &problems)
+        case .vector: tensors = try encodeVector(records, &problems)
+        case .perField: tensors = try encodePerField(records, &problems)
         }
-        if !problems.isEmpty {
-            let shown = problems.prefix(20).joined(separator: "; ")
-            let more = problems.count > 20 ? "; … \(problems.count - 20) more" : ""
-            throw .invalidInput(shown + more)
-        }
+        if !problems.isEmpty { throw problems.error }
         return tensors
     }
 
     /// The record's value for a field: present, defaulted, or nil after noting a problem.
-    private func value(_ field: Field, in record: [String: JSONValue], _ i: Int, _ problems: inout [String]) -> JSONValue? {
+    private func value(_ field: Field, in record: [String: JSONValue], _ i: Int, _ problems: inout RecordProblems) -> JSONValue? {
         if let v = record[field.name] { return v }
         if let d = field.defaultValue { return d }
-        problems.append("instance \(i): missing field '\(field.name)'")
+        problems.add("instance \(i): missing field '\(field.name)'")
         return nil
     }
 
-    private func number(_ field: Field, _ v: JSONValue, _ i: Int, _ problems: inout [String]) -> Double? {
+    private func number(_ field: Field, _ v: JSONValue, _ i: Int, _ problems: inout RecordProblems) -> Double? {
         switch v {
-        case .number(let d): return d
+        case .number(let d): return d  // NaN and ±Infinity included: trees route missing values
         case .bool(let b): return b ? 1 : 0
-        case .null: return .nan  // explicit null = missing value (trees route NaN)
+        case .null: return .nan  // explicit null = missing value
         default:
-            problems.append("instance \(i): field '\(field.name)' must be a number, got \(Self.describe(v))")
+            problems.add("instance \(i): field '\(field.name)' must be a number, got \(Self.describe(v))")
             return nil
         }
     }
 
-    private func category(_ field: Field, _ v: JSONValue, _ i: Int, _ problems: inout [String]) -> String? {
+    private func category(_ field: Field, _ v: JSONValue, _ i: Int, _ problems: inout RecordProblems) -> String? {
         let text: String
         switch v {
         case .string(let s): text = s
         case .bool(let b): text = b ? "true" : "false"
-        case .number(let d): text = d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .number(let d): text = Self.categoryText(d)
         default:
-            problems.append("instance \(i): field '\(field.name)' must be a string, got \(Self.describe(v))")
+            problems.add("instance \(i): field '\(field.name)' must be a string, got \(Self.describe(v))")
             return nil
         }
         if let categories = field.categories, !field.allowUnknown, !categories.contains(text) {
-            problems.append("instance \(i): field '\(field.name)' has unknown category '\(text)' (expected one of \(categories.map { "'\($0)'" }.joined(separator: ", ")))")
+            problems.add("instance \(i): field '\(field.name)' has unknown category \(RecordProblems.quote(text)) (expected one of \(Self.list(categories)))")
             return nil
         }
         return text
     }
 
-    private func encodeVector(_ records: [[String: JSONValue]], _ problems: inout [String]) -> [String: Tensor] {
+    /// A number used as a category: integral values without a fraction ("3", not "3.0").
+    public static func categoryText(_ d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+    }
+
+    /// Up to ten categories quoted, for messages.
+    private static func list(_ categories: [String]) -> String {
+        let shown = categories.prefix(10).map { RecordProblems.quote($0) }.joined(separator: ", ")
+        return categories.count > 10 ? shown + ", … (\(categories.count) in all)" : shown
+    }
+
+    /// Rows × columns, refused when it overflows or exceeds the per-tensor limit.
+    private func elementCount(rows: Int, columns: Int) throws(KeelError) -> Int {
+        let (n, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard !overflow, n <= Tensor.maxElements else {
+            throw KeelError(.payloadTooLarge, "\(rows) records of \(columns) columns exceed the limit of \(Tensor.maxElements) elements per tensor")
+        }
+        return n
+    }
+
+    private func encodeVector(_ records: [[String: JSONValue]], _ problems: inout RecordProblems) throws(KeelError) -> [String: Tensor] {
         let width = self.width
-        var out = [Float](repeating: 0, count: records.count * width)
-        for (i, record) in records.enumerated() {
+        var out = [Float](repeating: 0, count: try elementCount(rows: records.count, columns: width))
+        for (i, record) in records.enumerated() where !problems.isFull {
             var column = i * width
             for field in fields {
                 defer { column += field.width }
@@ -176,17 +225,17 @@ public struct FeatureSchema: Sendable, Equatable {
                 }
             }
         }
-        return [inputName: Tensor(unchecked: [records.count, width], data: .fp32(out))]
+        return [inputName: try Tensor(shape: [records.count, width], data: .fp32(out))]
     }
 
-    private func encodePerField(_ records: [[String: JSONValue]], _ problems: inout [String]) -> [String: Tensor] {
+    private func encodePerField(_ records: [[String: JSONValue]], _ problems: inout RecordProblems) throws(KeelError) -> [String: Tensor] {
         var out: [String: Tensor] = [:]
-        let n = records.count
+        let n = try elementCount(rows: records.count, columns: 1)
         for field in fields {
             switch field.kind {
             case .number, .indicator:
                 var values = [Float](repeating: 0, count: n)
-                for (i, record) in records.enumerated() {
+                for (i, record) in records.enumerated() where !problems.isFull {
                     guard let v = value(field, in: record, i, &problems) else { continue }
                     if field.kind == .indicator {
                         if let c = category(field, v, i, &problems) { values[i] = c == field.positive ? 1 : 0 }
@@ -194,25 +243,25 @@ public struct FeatureSchema: Sendable, Equatable {
                         values[i] = Float(d)
                     }
                 }
-                out[field.name] = Tensor(unchecked: [n, 1], data: .fp32(values))
+                out[field.name] = try Tensor(shape: [n, 1], data: .fp32(values))
             case .integer:
                 var values = [Int64](repeating: 0, count: n)
-                for (i, record) in records.enumerated() {
+                for (i, record) in records.enumerated() where !problems.isFull {
                     guard let v = value(field, in: record, i, &problems) else { continue }
-                    if case .number(let d) = v, d == d.rounded(), let k = Int64(exactly: d) {
+                    if case .number(let d) = v, let k = Int64(exactly: d) {
                         values[i] = k
                     } else {
-                        problems.append("instance \(i): field '\(field.name)' must be an integer, got \(Self.describe(v))")
+                        problems.add("instance \(i): field '\(field.name)' must be an integer, got \(Self.describe(v))")
                     }
                 }
-                out[field.name] = Tensor(unchecked: [n, 1], data: .int64(values))
+                out[field.name] = try Tensor(shape: [n, 1], data: .int64(values))
             case .string, .oneHot:
                 var values = [[UInt8]](repeating: [], count: n)
-                for (i, record) in records.enumerated() {
+                for (i, record) in records.enumerated() where !problems.isFull {
                     guard let v = value(field, in: record, i, &problems) else { continue }
                     if let c = category(field, v, i, &problems) { values[i] = Array(c.utf8) }
                 }
-                out[field.name] = Tensor(unchecked: [n, 1], data: .bytes(values))
+                out[field.name] = try Tensor(shape: [n, 1], data: .bytes(values))
             }
         }
         return out

@@ -9,8 +9,10 @@ enum JSONResponse {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
+    /// Management and monitoring JSON: non-finite numbers (which should not occur there) are
+    /// written as `null`, so browsers and JSON Schema validators can read every answer.
     static func value(_ v: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        var w = JSONWriter()
+        var w = JSONWriter(nonFinite: .null)
         w.value(v)
         return ok(w.bytes, status: status)
     }

@@ -135,7 +135,7 @@ struct MonitoringRoutes {
         _ = try await registry.model(name)
     }
 
-    static func int(_ text: Substring?, _ name: String, _ range: ClosedRange<Int>) throws(KeelError) -> Int? {
+    static func int(_ text: String?, _ name: String, _ range: ClosedRange<Int>) throws(KeelError) -> Int? {
         guard let text else { return nil }
         guard let v = Int(text), range.contains(v) else {
             throw KeelError.invalidInput("\(name) must be an integer in \(range.lowerBound)…\(range.upperBound == Int.max ? "" : String(range.upperBound))")
@@ -143,7 +143,7 @@ struct MonitoringRoutes {
         return v
     }
 
-    static func time(_ text: Substring?) throws(KeelError) -> Date? {
+    static func time(_ text: String?) throws(KeelError) -> Date? {
         guard let text else { return nil }
         if let d = Double(text), d.isFinite, d >= 0, d < 1e11 { return Date(timeIntervalSince1970: d) }
         if let t = TimeText.parse(String(text)) { return t }

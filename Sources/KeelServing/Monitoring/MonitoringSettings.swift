@@ -22,87 +22,61 @@ public struct MonitoringSettings: Sendable, Equatable {
 
     public init() {}
 
-    static let keys: Set<String> = ["sample_rate", "drift", "quality", "feedback"]
-
     /// Reads the `monitoring:` mapping; every value is checked and named in the error.
-    public static func parse(_ value: Any?, source: String) throws(KeelError) -> MonitoringSettings {
+    static func parse(_ value: YAMLValue?, source: String) throws(KeelError) -> MonitoringSettings {
         var s = MonitoringSettings()
-        guard let value else { return s }
-        guard let dict = value as? [String: Any] else { throw .invalidModel("\(source): 'monitoring' must be a mapping") }
-        try refuseUnknown(dict, keys, "\(source): monitoring")
-        if let rate = dict["sample_rate"] {
-            s.sampleRate = try number(rate, "\(source): monitoring.sample_rate", 0...1)
-        }
-        if let drift = dict["drift"] {
-            guard let d = drift as? [String: Any] else { throw .invalidModel("\(source): monitoring.drift must be a mapping") }
-            try refuseUnknown(d, ["window", "minimum_rows", "dataset_share", "columns"], "\(source): monitoring.drift")
-            if let w = d["window"] { s.driftWindow = try window(w, "\(source): monitoring.drift.window") }
-            if let m = d["minimum_rows"] { s.driftMinimumRows = Int(try number(m, "\(source): monitoring.drift.minimum_rows", 1...1_000_000)) }
-            if let share = d["dataset_share"] { s.datasetDriftShare = try number(share, "\(source): monitoring.drift.dataset_share", 0...1) }
-            if let columns = d["columns"] {
-                guard let c = columns as? [String: Any] else { throw .invalidModel("\(source): monitoring.drift.columns must map column names to {method, threshold}") }
+        guard let value, value != .null else { return s }
+        let top = try ConfigFields(value, source: source, context: "monitoring", known: ["sample_rate", "drift", "quality", "feedback"])
+        s.sampleRate = try top.number("sample_rate", in: 0...1) ?? s.sampleRate
+        if let drift = top.values["drift"] {
+            let d = try ConfigFields(drift, source: source, context: "monitoring.drift", known: ["window", "minimum_rows", "dataset_share", "columns"])
+            if let w = d.values["window"] { s.driftWindow = try window(w, d, "window") }
+            s.driftMinimumRows = try d.int("minimum_rows", in: 1...1_000_000) ?? s.driftMinimumRows
+            s.datasetDriftShare = try d.number("dataset_share", in: 0...1) ?? s.datasetDriftShare
+            if let columns = d.values["columns"] {
+                guard case .mapping(let c) = columns, c.count <= 10_000 else { throw d.fail("'columns' must map column names to {method, threshold}") }
                 for (name, spec) in c {
-                    guard let o = spec as? [String: Any] else { throw .invalidModel("\(source): monitoring.drift.columns.\(name) must be {method, threshold}") }
-                    try refuseUnknown(o, ["method", "threshold"], "\(source): monitoring.drift.columns.\(name)")
+                    let o = try ConfigFields(spec, source: source, context: "monitoring.drift.columns.\(name.prefix(64))", known: ["method", "threshold"])
                     var override = DriftOverride()
-                    if let m = o["method"] {
-                        guard let text = m as? String, let method = DriftMethod(rawValue: text) else {
-                            throw .invalidModel("\(source): monitoring.drift.columns.\(name).method must be one of \(DriftMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+                    if let text = try o.string("method") {
+                        guard let method = DriftMethod(rawValue: text) else {
+                            throw o.fail("'method' must be one of \(DriftMethod.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text.prefix(40))'")
                         }
                         override.method = method
                     }
-                    if let t = o["threshold"] { override.threshold = try number(t, "\(source): monitoring.drift.columns.\(name).threshold", 0...1e6) }
+                    override.threshold = try o.number("threshold", in: 0...1e6)
                     s.driftOverrides[name] = override
                 }
             }
         }
-        if let quality = dict["quality"] {
-            guard let q = quality as? [String: Any] else { throw .invalidModel("\(source): monitoring.quality must be a mapping") }
-            try refuseUnknown(q, ["window", "floors", "ceilings"], "\(source): monitoring.quality")
-            if let w = q["window"] { s.qualityWindow = try window(w, "\(source): monitoring.quality.window") }
-            s.qualityFloors = try metrics(q["floors"], "\(source): monitoring.quality.floors")
-            s.qualityCeilings = try metrics(q["ceilings"], "\(source): monitoring.quality.ceilings")
+        if let quality = top.values["quality"] {
+            let q = try ConfigFields(quality, source: source, context: "monitoring.quality", known: ["window", "floors", "ceilings"])
+            if let w = q.values["window"] { s.qualityWindow = try window(w, q, "window") }
+            s.qualityFloors = try metrics(q, "floors")
+            s.qualityCeilings = try metrics(q, "ceilings")
         }
-        if let feedback = dict["feedback"] {
-            guard let f = feedback as? [String: Any] else { throw .invalidModel("\(source): monitoring.feedback must be a mapping") }
-            try refuseUnknown(f, ["min_join_rate"], "\(source): monitoring.feedback")
-            if let r = f["min_join_rate"] { s.minimumJoinRate = try number(r, "\(source): monitoring.feedback.min_join_rate", 0...1) }
+        if let feedback = top.values["feedback"] {
+            let f = try ConfigFields(feedback, source: source, context: "monitoring.feedback", known: ["min_join_rate"])
+            s.minimumJoinRate = try f.number("min_join_rate", in: 0...1)
         }
         return s
     }
 
-    static func refuseUnknown(_ d: [String: Any], _ known: Set<String>, _ what: String) throws(KeelError) {
-        if let bad = d.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalidModel("\(what): unknown key '\(bad)' (known: \(known.sorted().joined(separator: ", ")))")
-        }
-    }
-
-    static func number(_ v: Any, _ what: String, _ range: ClosedRange<Double>) throws(KeelError) -> Double {
-        let d: Double
-        switch v {
-        case let i as Int: d = Double(i)
-        case let x as Double: d = x
-        default: throw .invalidModel("\(what) must be a number")
-        }
-        guard d.isFinite, range.contains(d) else { throw .invalidModel("\(what) must be a number in \(range.lowerBound)…\(range.upperBound)") }
-        return d
-    }
-
-    static func window(_ v: Any, _ what: String) throws(KeelError) -> Window {
+    static func window(_ v: YAMLValue, _ fields: ConfigFields, _ key: String) throws(KeelError) -> Window {
         let text: String
         switch v {
-        case let i as Int: text = String(i)
-        case let s as String: text = s
-        default: throw .invalidModel("\(what) must be a row count or a duration such as 24h")
+        case .int(let i): text = String(i)
+        case .string(let t): text = t
+        default: throw fields.fail("'\(key)' must be a row count or a duration such as 24h")
         }
-        do { return try Window.parse(text) } catch { throw .invalidModel("\(what): \(error.message)") }
+        do { return try Window.parse(text) } catch { throw fields.fail("'\(key)': \(error.message)") }
     }
 
-    static func metrics(_ v: Any?, _ what: String) throws(KeelError) -> [String: Double] {
-        guard let v else { return [:] }
-        guard let d = v as? [String: Any] else { throw .invalidModel("\(what) must map metric names to numbers") }
+    static func metrics(_ fields: ConfigFields, _ key: String) throws(KeelError) -> [String: Double] {
+        guard let v = fields.values[key] else { return [:] }
+        let m = try ConfigFields(v, source: fields.source, context: "\(fields.context).\(key)", known: nil)
         var out: [String: Double] = [:]
-        for (k, x) in d { out[k] = try number(x, "\(what).\(k)", -1e12...1e12) }
+        for k in m.values.keys { out[k] = try m.number(k, in: -1e12...1e12) }
         return out
     }
 }
