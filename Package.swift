@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelServing", "KeelServer", "CKeelSupport",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelMonitoring", "KeelServing", "KeelServer", "CKeelSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "KeelCLITests",
             dependencies: [
-                "keel", "KeelServer", "KeelServing", "KeelRegistry", "KeelTestSupport",
+                "keel", "KeelServer", "KeelServing", "KeelRegistry", "KeelMonitoring", "KeelTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

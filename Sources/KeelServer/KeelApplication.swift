@@ -73,13 +73,14 @@ public enum KeelApplication {
     /// The whole application: the server plus a service that loads the repository's models
     /// (the server answers liveness at once and readiness once they are warm).
     public static func application(
-        manager: ModelManager, configuration: ServerConfiguration, logger: Logger, follower: RegistryFollower? = nil
+        manager: ModelManager, configuration: ServerConfiguration, logger: Logger, follower: RegistryFollower? = nil,
+        monitoring: MonitoringRuntime? = nil
     ) -> some ApplicationProtocol {
         Application(
-            router: build(manager: manager, configuration: configuration, registry: follower?.registry, logger: logger).router,
+            router: build(manager: manager, configuration: configuration, registry: follower?.registry, monitor: monitoring?.monitor, logger: logger).router,
             server: server(configuration),
             configuration: applicationConfiguration(configuration, logger: logger),
-            services: [ModelLoadingService(manager: manager, follower: follower)],
+            services: [ModelLoadingService(manager: manager, follower: follower)] + (monitoring?.services ?? []),
             logger: logger)
     }
 }

@@ -30,6 +30,16 @@ public struct ServerConfiguration: Sendable {
     public var databaseURL: String?
     /// Inference routes require a `predictor` (or higher) API key.
     public var inferenceRequiresKey = false
+    /// Predictions (and labels) older than this are pruned; nil keeps them by age.
+    public var logRetention: TimeInterval? = 30 * 86_400
+    /// At most this many predictions are kept; nil: no row cap.
+    public var logMaxRows: Int? = 10_000_000
+    /// Most prediction log rows waiting to be written; more are dropped and counted.
+    public var logQueueRows = 200_000
+    /// How often drift, quality and events are computed in the background.
+    public var monitoringInterval: Duration = .seconds(60)
+    /// Where monitoring events are POSTed as JSON (optional).
+    public var webhookURL: URL?
 
     public init() {}
 }
@@ -51,6 +61,11 @@ extension ServerConfiguration {
         public var logLevel: String?
         public var databaseURL: String?
         public var inferenceRequiresKey: Bool?
+        public var logRetentionDays: Int?
+        public var logMaxRows: Int?
+        public var logQueueRows: Int?
+        public var monitoringIntervalMs: Int?
+        public var webhookURL: String?
         public init() {}
     }
 
@@ -108,6 +123,18 @@ extension ServerConfiguration {
         let requiresKey = flags.inferenceRequiresKey.map { $0 ? "true" : "false" }
             ?? string(nil, "KEEL_INFERENCE_REQUIRES_KEY", "inference_requires_key")
         s.inferenceRequiresKey = ["true", "1", "yes"].contains(requiresKey?.lowercased() ?? "")
+        if let days = try int(flags.logRetentionDays, "KEEL_LOG_RETENTION_DAYS", "log_retention_days", 0...36_500) {
+            s.logRetention = days == 0 ? nil : Double(days) * 86_400
+        }
+        if let rows = try int(flags.logMaxRows, "KEEL_LOG_MAX_ROWS", "log_max_rows", 0...1_000_000_000) { s.logMaxRows = rows == 0 ? nil : rows }
+        s.logQueueRows = try int(flags.logQueueRows, "KEEL_LOG_QUEUE_ROWS", "log_queue_rows", 1...10_000_000) ?? s.logQueueRows
+        s.monitoringInterval = try milliseconds(flags.monitoringIntervalMs, "KEEL_MONITORING_INTERVAL_MS", "monitoring_interval_ms", 100...86_400_000) ?? s.monitoringInterval
+        if let text = string(flags.webhookURL, "KEEL_WEBHOOK_URL", "webhook_url"), !text.isEmpty {
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+                throw .invalidInput("webhook URL '\(text.prefix(80))' must be an http(s) URL")
+            }
+            s.webhookURL = url
+        }
         return s
     }
 }

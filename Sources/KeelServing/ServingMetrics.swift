@@ -129,3 +129,15 @@ public final class VersionMetrics: Sendable {
         counter.increment()
     }
 }
+
+extension ServingMetrics {
+    /// A gauge by label and dimensions, created once per distinct series.
+    public func gauge(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Gauge {
+        CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
+    }
+
+    /// A counter by label and dimensions.
+    public func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
+        CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+    }
+}

@@ -38,6 +38,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).") var logLevel: String?
     @Option(name: .customLong("config"), help: "Configuration file (default ./keel.yaml if present).") var configFile: String?
     @Option(name: .customLong("database-url"), help: "postgres://user:password@host:port/db for a shared registry (default: SQLite in the data folder).") var databaseURL: String?
+    @Option(name: .customLong("log-retention-days"), help: "Days predictions and labels are kept (default 30; 0 keeps them).") var logRetentionDays: Int?
+    @Option(name: .customLong("log-max-rows"), help: "Most predictions kept (default 10000000; 0: no cap).") var logMaxRows: Int?
+    @Option(name: .customLong("log-queue-rows"), help: "Most prediction log rows waiting to be written before new ones are dropped (default 200000).") var logQueueRows: Int?
+    @Option(name: .customLong("monitoring-interval-ms"), help: "How often drift, quality and events are computed (default 60000).") var monitoringIntervalMs: Int?
+    @Option(name: .customLong("webhook-url"), help: "POST monitoring events as JSON to this URL.") var webhookURL: String?
     @Flag(name: .customLong("inference-requires-key"), help: "Require a predictor (or higher) API key on inference routes.") var inferenceRequiresKey = false
 
     func run() async throws {
@@ -67,7 +72,8 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("Created the first admin API key (shown only this once; store it safely):\n  \(secret)\n".utf8))
         }
         let follower = RegistryFollower(registry: registry, manager: manager, logger: logger)
-        let app = KeelApplication.application(manager: manager, configuration: settings, logger: logger, follower: follower)
+        let monitoring = MonitoringRuntime(registry: registry, manager: manager, configuration: settings, logger: logger)
+        let app = KeelApplication.application(manager: manager, configuration: settings, logger: logger, follower: follower, monitoring: monitoring)
         try await app.runService()
     }
 }
@@ -105,6 +111,11 @@ enum Settings {
         flags.idleTimeoutMs = c.idleTimeoutMs
         flags.maxConnections = c.maxConnections
         flags.loadTimeoutMs = c.loadTimeoutMs
+        flags.logRetentionDays = c.logRetentionDays
+        flags.logMaxRows = c.logMaxRows
+        flags.logQueueRows = c.logQueueRows
+        flags.monitoringIntervalMs = c.monitoringIntervalMs
+        flags.webhookURL = c.webhookURL
         flags.logLevel = c.logLevel
         flags.databaseURL = c.databaseURL
         flags.inferenceRequiresKey = c.inferenceRequiresKey ? true : nil

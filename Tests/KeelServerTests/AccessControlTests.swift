@@ -18,6 +18,8 @@ import Testing
         if ["/health", "/ready", "/v2/health/live", "/v2/health/ready", "/v2", "/metrics", "/openapi.json"].contains(path) { return .open }
         if path.hasPrefix("/v2/repository/models/") { return .deployer }
         if path == "/v2/repository/index" || path.hasPrefix("/v2/models/") || path.hasPrefix("/v1/models/") { return .inference }
+        // Ground-truth labels are inference traffic: open, or a predictor key when inference needs one.
+        if method == .post, path.hasPrefix("/api/v1/models/"), path.hasSuffix("/feedback") { return .inference }
         if path.hasPrefix("/api/v1/keys") || path.hasPrefix("/api/v1/audit") { return .admin }
         if path.hasPrefix("/api/v1/") { return method == .get ? .viewer : .deployer }
         return .admin
