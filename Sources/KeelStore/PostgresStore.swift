@@ -149,6 +149,17 @@ struct PostgresSession: SQLSession {
         return out
     }
 
+    func queryRows(_ sql: String, _ arguments: [SQLValue], columns: [String]) async throws -> [[SQLValue]] {
+        let rows = try await connection.query(Self.render(sql, arguments), logger: logger)
+        var out: [[SQLValue]] = []
+        for try await row in rows {
+            var values: [SQLValue] = []
+            for cell in row { values.append(try Self.value(cell)) }
+            out.append(values)
+        }
+        return out
+    }
+
     static func value(_ cell: PostgresCell) throws -> SQLValue {
         guard cell.bytes != nil else { return .null }
         switch cell.dataType {

@@ -12,10 +12,17 @@ import Synchronization
 /// statements the async body submits, one at a time, until the body is done. The body must
 /// not start another read on the same store while it runs (readers are a bounded pool).
 final class SQLiteSnapshotReader: Sendable {
+    /// What a statement returns: rows by column name, or rows as arrays in column order.
+    enum Rows: Sendable {
+        case named([SQLRow])
+        case positional([[SQLValue]])
+    }
+
     private struct Job: Sendable {
         var sql: String
         var arguments: [SQLValue]
-        var reply: CheckedContinuation<[SQLRow], any Error>
+        var positional: Bool
+        var reply: CheckedContinuation<Rows, any Error>
     }
 
     private struct State {
@@ -53,19 +60,25 @@ final class SQLiteSnapshotReader: Sendable {
         let reader: SQLiteSnapshotReader
 
         func execute(_ sql: String, _ arguments: [SQLValue]) async throws {
-            _ = try await reader.submit(sql, arguments)
+            _ = try await reader.submit(sql, arguments, positional: false)
         }
 
         func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
-            try await reader.submit(sql, arguments)
+            guard case .named(let rows) = try await reader.submit(sql, arguments, positional: false) else { return [] }
+            return rows
+        }
+
+        func queryRows(_ sql: String, _ arguments: [SQLValue], columns: [String]) async throws -> [[SQLValue]] {
+            guard case .positional(let rows) = try await reader.submit(sql, arguments, positional: true) else { return [] }
+            return rows
         }
     }
 
-    private func submit(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
-        try await withCheckedThrowingContinuation { (reply: CheckedContinuation<[SQLRow], any Error>) in
+    private func submit(_ sql: String, _ arguments: [SQLValue], positional: Bool) async throws -> Rows {
+        try await withCheckedThrowingContinuation { (reply: CheckedContinuation<Rows, any Error>) in
             let refusal = state.withLock { s -> (any Error)? in
                 if s.finished { return s.failure ?? SQLiteReadError.finished }
-                s.jobs.append(Job(sql: sql, arguments: arguments, reply: reply))
+                s.jobs.append(Job(sql: sql, arguments: arguments, positional: positional, reply: reply))
                 return nil
             }
             if let refusal {
@@ -101,7 +114,9 @@ final class SQLiteSnapshotReader: Sendable {
                 continue
             }
             do {
-                job.reply.resume(returning: try SQLiteSession.fetch(db, job.sql, job.arguments))
+                job.reply.resume(returning: job.positional
+                    ? .positional(try SQLiteSession.fetchRows(db, job.sql, job.arguments))
+                    : .named(try SQLiteSession.fetch(db, job.sql, job.arguments)))
             } catch {
                 job.reply.resume(throwing: error)
             }

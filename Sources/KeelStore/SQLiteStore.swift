@@ -103,6 +103,33 @@ struct SQLiteSession: SQLSession {
         }
     }
 
+    /// Runs one statement and returns its rows as arrays in column order (no dictionaries:
+    /// the monitoring reads fetch up to a million rows).
+    static func fetchRows(_ db: Database, _ sql: String, _ arguments: [SQLValue]) throws -> [[SQLValue]] {
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: Self.arguments(arguments))
+        var out: [[SQLValue]] = []
+        while let row = try cursor.next() {
+            var values: [SQLValue] = []
+            values.reserveCapacity(row.count)
+            for i in 0..<row.count {
+                let value: DatabaseValue = row[i]
+                switch value.storage {
+                case .null: values.append(.null)
+                case .int64(let v): values.append(.int(v))
+                case .double(let v): values.append(.double(v))
+                case .string(let v): values.append(.text(v))
+                case .blob(let b): values.append(.text(String(decoding: b, as: UTF8.self)))
+                }
+            }
+            out.append(values)
+        }
+        return out
+    }
+
+    func queryRows(_ sql: String, _ arguments: [SQLValue], columns: [String]) async throws -> [[SQLValue]] {
+        try await pool.writeWithoutTransaction { db in try Self.fetchRows(db, sql, arguments) }
+    }
+
     func execute(_ sql: String, _ arguments: [SQLValue]) async throws {
         try await pool.writeWithoutTransaction { db in
             try db.execute(sql: sql, arguments: Self.arguments(arguments))

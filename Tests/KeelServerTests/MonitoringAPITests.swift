@@ -147,6 +147,10 @@ import Testing
             let names = Set((drifted["columns"]?.arrayValue ?? []).filter { $0["drifted"] == true }.compactMap { $0["name"]?.stringValue })
             #expect(names.isSuperset(of: ["age", "monthly_charges", "contract_type", "internet_service", "payment_method"]), "\(names)")
             #expect(drifted["prediction"]?["drifted"] == true)
+            // PSI (or KL) on request, for every column.
+            let psi = try Self.json(try await client.execute(uri: "/api/v1/models/churn/drift?window=600&method=psi", method: .get, headers: viewer))
+            #expect((psi["columns"]?.arrayValue ?? []).allSatisfy { $0["method"] == "psi" && $0["threshold"] == 0.1 })
+            #expect(try await client.execute(uri: "/api/v1/models/churn/drift?method=magic", method: .get, headers: viewer).status == .badRequest)
             // Too few rows: no verdict, a note.
             let tiny = try Self.json(try await client.execute(uri: "/api/v1/models/churn/drift?window=5", method: .get, headers: viewer))
             #expect(tiny["columns"]?.arrayValue?.first?["drifted"] == .null)

@@ -67,6 +67,12 @@ public enum ColumnSample: Sendable, Equatable {
         }
     }
 
+    /// Numbers in ascending order (categories unchanged).
+    public var sorted: ColumnSample {
+        if case .numerical(let v) = self { return .numerical(v.sorted()) }
+        return self
+    }
+
     /// Numbers from raw values, dropping NaN and infinities.
     public static func numbers(_ values: [Double]) -> ColumnSample {
         .numerical(values.filter { $0.isFinite })

@@ -28,6 +28,8 @@ public enum DriftTest {
         name: String, reference: ColumnSample, current: ColumnSample, override: DriftOverride = DriftOverride(),
         minimumRows: Int = defaultMinimumRows
     ) -> ColumnDrift {
+        // Sorted once here, every later sort (K-S, Wasserstein, bins) runs over sorted input.
+        let reference = reference.sorted, current = current.sorted
         let kind: ColumnKind
         if case .numerical = reference { kind = .numerical } else { kind = .categorical }
         let needed = max(minimumRows, 1)
@@ -83,7 +85,16 @@ public enum DriftTest {
 
     static func distinctCount(_ a: ColumnSample, _ b: ColumnSample) -> Int {
         switch (a, b) {
-        case (.numerical(let x), .numerical(let y)): return Set(x).union(y).count
+        case (.numerical(let x), .numerical(let y)):
+            // Both sorted (see `column`): count distinct values by merging.
+            var i = 0, j = 0, count = 0
+            var last: Double?
+            while i < x.count || j < y.count {
+                let v: Double
+                if j >= y.count || (i < x.count && x[i] <= y[j]) { v = x[i]; i += 1 } else { v = y[j]; j += 1 }
+                if v != last { count += 1; last = v }
+            }
+            return count
         case (.categorical(let x), .categorical(let y)): return Set(x).union(y).count
         default: return Set(labels(a)).union(labels(b)).count
         }

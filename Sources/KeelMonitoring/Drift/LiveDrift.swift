@@ -23,18 +23,8 @@ public enum LiveDrift {
                 try await db.predictionSignals(model: model, version: version, since: since, beforeID: before, limit: pageSize)
             }
             for s in page {
-                if let text = s.features, let values = LogCodecs.unpackFeatures(text, fieldCount: fields.count) {
-                    for (k, v) in values.enumerated() {
-                        switch v {
-                        case .number(let d)?: if d.isFinite { raw[k].append(d) }
-                        case .category(let c)?: rawText[k].append(c)
-                        case nil: break
-                        }
-                    }
-                }
-                if let text = s.encoded, let f = LogCodecs.unpackFloats(text), f.count == encodedNames.count {
-                    for (k, v) in f.enumerated() where v.isFinite { encoded[k].append(Double(v)) }
-                }
+                if let text = s.features { LogCodecs.appendFeatures(text, fieldCount: fields.count, numbers: &raw, categories: &rawText) }
+                if let text = s.encoded { LogCodecs.appendFloats(text, width: encodedNames.count, into: &encoded) }
                 if let score = s.score, score.isFinite { scores.append(score) }
             }
             rows += page.count

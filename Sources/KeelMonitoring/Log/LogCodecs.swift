@@ -69,6 +69,57 @@ public enum LogCodecs {
         return out
     }
 
+    /// Appends one packed record's values to per-field columns (numbers to `numbers[k]`,
+    /// categories to `categories[k]`), skipping missing ones; false when the text does not decode.
+    @discardableResult
+    public static func appendFeatures(_ text: String, fieldCount: Int, numbers: inout [[Double]], categories: inout [[String]]) -> Bool {
+        guard let data = Data(base64Encoded: text) else { return false }
+        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var i = 0
+            for k in 0..<fieldCount {
+                guard i < bytes.count else { return false }
+                let tag = bytes[i]
+                i += 1
+                switch tag {
+                case 0: continue
+                case 1:
+                    guard i + 8 <= bytes.count else { return false }
+                    var bits: UInt64 = 0
+                    for b in 0..<8 { bits |= UInt64(bytes[i + b]) << (8 * UInt64(b)) }
+                    let d = Double(bitPattern: bits)
+                    if d.isFinite, k < numbers.count { numbers[k].append(d) }
+                    i += 8
+                case 2:
+                    guard i + 4 <= bytes.count else { return false }
+                    var n = 0
+                    for b in 0..<4 { n |= Int(bytes[i + b]) << (8 * b) }
+                    i += 4
+                    guard n >= 0, i + n <= bytes.count else { return false }
+                    if k < categories.count { categories[k].append(String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<(i + n)]), as: UTF8.self)) }
+                    i += n
+                default:
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    /// Appends one packed FP32 row to per-column values (finite ones); false when it does not
+    /// decode to exactly `width` values.
+    @discardableResult
+    public static func appendFloats(_ text: String, width: Int, into columns: inout [[Double]]) -> Bool {
+        guard let data = Data(base64Encoded: text), data.count == width * 4 else { return false }
+        data.withUnsafeBytes { raw in
+            for k in 0..<width {
+                let v = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: k * 4, as: UInt32.self)))
+                if v.isFinite { columns[k].append(Double(v)) }
+            }
+        }
+        return true
+    }
+
     public static func packFloats<C: Collection>(_ values: C) -> String where C.Element == Float {
         var out: [UInt8] = []
         out.reserveCapacity(values.count * 4)

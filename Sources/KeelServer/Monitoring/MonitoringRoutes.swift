@@ -76,17 +76,25 @@ struct MonitoringRoutes {
         routes.get("/api/v1/models/{model}/drift", .viewer, "Drift against the version's reference", doc: .json(
             .ref("Drift"),
             "Without `window`, the latest background result (computed at the monitoring interval); with one, computed now over the shared prediction log.",
-            parameters: model + [version, window], errors: [.notFound])) { request, context in
+            parameters: model + [version, window, .query(
+                "method", .string(oneOf: DriftMethod.allCases.map(\.rawValue)), "Test every column with this method (e.g. psi, kl_div) instead of the default choice")],
+            errors: [.notFound])) { request, context in
             let name = try context.modelName()
             let q = request.uri.queryParameters
             let requested = try q.get("window").map { try Window.parse(String($0)) }
+            let method = try q.get("method").map { text throws(KeelError) -> DriftMethod in
+                guard let m = DriftMethod(rawValue: text) else {
+                    throw KeelError.invalidInput("method '\(text.prefix(40))' must be one of \(DriftMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return m
+            }
             let v = try await service.version(name, q.get("version").map { String($0) })
-            if requested == nil,
+            if requested == nil, method == nil,
                let stored = try await service.store.read({ db throws(KeelError) in try await db.monitoringResult(model: name, version: v.version, kind: "drift") }),
                let doc = try? JSONParser.parse(Array(stored.report.utf8), errorCode: .internal) {
                 return JSONResponse.value(doc)
             }
-            guard let result = try await service.drift(name, version: v.version, window: requested) else {
+            guard let result = try await service.drift(name, version: v.version, window: requested, method: method) else {
                 throw KeelError.notFound("version \(v.version) of '\(name)' has no reference profile; evaluate it on a holdout or upload one (POST …/versions/\(v.version)/reference)")
             }
             return JSONResponse.value(DriftView.json(result.report, model: name, version: v.version, window: result.window, at: Date()))

@@ -71,13 +71,19 @@ public final class MonitoringService: Sendable {
     }
 
     /// Drift of the window against the version's reference; nil when the version has none.
-    public func drift(_ model: String, version: String?, window: Window?) async throws(KeelError) -> (version: MonitoredVersion, window: Window, report: DriftReport)? {
+    public func drift(_ model: String, version: String?, window: Window?, method: DriftMethod? = nil) async throws(KeelError) -> (version: MonitoredVersion, window: Window, report: DriftReport)? {
         let v = try await self.version(model, version)
         guard let reference = try await referenceColumns(model, v.version) else { return nil }
         let w = window ?? v.settings.driftWindow
         let (current, _) = try await LiveDrift.currentColumns(
             store: store, model: model, version: v.version, window: w, schema: v.profile.schema, encodedNames: reference.encoded.map(\.name))
-        let analyzer = DriftAnalyzer(overrides: v.settings.driftOverrides, minimumRows: v.settings.driftMinimumRows, datasetShare: v.settings.datasetDriftShare)
+        var overrides = v.settings.driftOverrides
+        if let method {
+            // One method for every column, at its default threshold unless the config sets one.
+            let names = reference.raw.map(\.name) + reference.encoded.map(\.name) + ["prediction"]
+            for name in names { overrides[name] = DriftOverride(method: method, threshold: overrides[name]?.method == method ? overrides[name]?.threshold : nil) }
+        }
+        let analyzer = DriftAnalyzer(overrides: overrides, minimumRows: v.settings.driftMinimumRows, datasetShare: v.settings.datasetDriftShare)
         return (v, w, analyzer.report(reference: reference, current: current))
     }
 

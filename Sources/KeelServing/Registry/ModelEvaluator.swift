@@ -126,7 +126,7 @@ public struct ModelEvaluator: Sendable {
     }
 
     /// Raw records from the table's schema columns (numbers as numbers, blanks as missing).
-    static func records(_ table: CSVTable, schema: FeatureSchema) -> [[String: JSONValue]] {
+    public static func records(_ table: CSVTable, schema: FeatureSchema) -> [[String: JSONValue]] {
         let numeric = Set(schema.fields.filter { $0.kind == .number || $0.kind == .integer }.map(\.name))
         let wanted = Set(schema.fields.map(\.name))
         let columns = table.header.enumerated().filter { wanted.contains($0.element) }
@@ -145,7 +145,7 @@ public struct ModelEvaluator: Sendable {
     }
 
     /// The monitored score per row: the positive-class (binary) or top-class probability, or the prediction.
-    static func scores(_ outputs: [[String: Tensor]], profile: OutputProfile) -> [Double]? {
+    public static func scores(_ outputs: [[String: Tensor]], profile: OutputProfile) -> [Double]? {
         var out: [Double] = []
         for o in outputs {
             if let name = profile.probabilities, let t = o[name], let f = t.floats, t.shape.count == 2, t.shape[1] >= 1 {

@@ -35,22 +35,27 @@ extension SQLTransaction {
         if let beforeID { sql += " AND id < ?"; args.append(.int(beforeID)) }
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(.int(Int64(max(0, min(limit, 1_000_000)))))
-        return try await query(sql, args).map {
-            PredictionSignal(id: $0["id"]?.int ?? 0, features: $0.optionalString("features"), encoded: $0.optionalString("encoded"), score: $0["score"]?.double)
+        return try await queryRows(sql, args, columns: ["id", "features", "encoded", "score"]).map { r in
+            PredictionSignal(id: r[0].int ?? 0, features: r[1].text, encoded: r[2].text, score: r[3].double)
         }
     }
 
     public func labelledPredictions(model: String, version: String, since: Date?, beforeID: Int64?, limit: Int, withOutputs: Bool) async throws(KeelError) -> [FeedbackRecord] {
-        let columns = withOutputs
-            ? "*"
-            : "prediction_id, model, version, arm, entity_id, predicted_at, score, predicted_label, '' AS outputs, label, label_value, label_at, received_at"
-        var sql = "SELECT \(columns) FROM feedback WHERE model = ? AND version = ?"
+        let columns = ["prediction_id", "arm", "entity_id", "predicted_at", "score", "predicted_label", "label", "label_value", "label_at", "received_at"]
+            + (withOutputs ? ["outputs"] : [])
+        var sql = "SELECT \(columns.joined(separator: ", ")) FROM feedback WHERE model = ? AND version = ?"
         var args: [SQLValue] = [.text(model), .text(version)]
         if let since { sql += " AND predicted_at >= ?"; args.append(.date(since)) }
         if let beforeID { sql += " AND prediction_id < ?"; args.append(.int(beforeID)) }
         sql += " ORDER BY prediction_id DESC LIMIT ?"
         args.append(.int(Int64(max(0, min(limit, 1_000_000)))))
-        return try await query(sql, args).map(RowDecoding.feedback)
+        return try await queryRows(sql, args, columns: columns).map { r in
+            FeedbackRecord(
+                predictionID: r[0].int ?? 0, model: model, version: version, arm: r[1].text ?? "", entityID: r[2].text ?? "",
+                predictedAt: Date(timeIntervalSince1970: r[3].double ?? 0), score: r[4].double, predictedLabel: r[5].text,
+                outputs: withOutputs ? (r[10].text ?? "") : "", label: r[6].text ?? "", labelValue: r[7].double,
+                labelAt: Date(timeIntervalSince1970: r[8].double ?? 0), receivedAt: Date(timeIntervalSince1970: r[9].double ?? 0))
+        }
     }
 
     public func unmatchedFeedbackCount(model: String, since: Date?) async throws(KeelError) -> Int {

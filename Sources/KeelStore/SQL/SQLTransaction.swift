@@ -30,6 +30,14 @@ struct SQLTransaction: StoreTransaction {
         }
     }
 
+    func queryRows(_ sql: String, _ arguments: [SQLValue], columns: [String]) async throws(KeelError) -> [[SQLValue]] {
+        do {
+            return try await session.queryRows(sql, arguments, columns: columns)
+        } catch {
+            throw Self.databaseError(error, dialect)
+        }
+    }
+
     func queryOne(_ sql: String, _ arguments: [SQLValue] = []) async throws(KeelError) -> SQLRow? {
         try await query(sql, arguments).first
     }

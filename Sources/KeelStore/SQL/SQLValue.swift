@@ -60,9 +60,16 @@ extension Dictionary where Key == String, Value == SQLValue {
 public protocol SQLSession {
     func execute(_ sql: String, _ arguments: [SQLValue]) async throws
     func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow]
+    /// Rows as arrays in the order of `columns` (the statement's select list), for bulk reads.
+    func queryRows(_ sql: String, _ arguments: [SQLValue], columns: [String]) async throws -> [[SQLValue]]
 }
 
 extension SQLSession {
+    /// By name, for sessions without a faster path.
+    public func queryRows(_ sql: String, _ arguments: [SQLValue], columns: [String]) async throws -> [[SQLValue]] {
+        try await query(sql, arguments).map { row in columns.map { row[$0] ?? .null } }
+    }
+
     func execute(_ sql: String) async throws { try await execute(sql, []) }
     func queryOne(_ sql: String, _ arguments: [SQLValue] = []) async throws -> SQLRow? {
         try await query(sql, arguments).first

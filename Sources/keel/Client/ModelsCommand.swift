@@ -22,6 +22,7 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "Description of this version.") var description: String?
         @Option(name: .customLong("training-data"), help: "Where the training data lives.") var trainingData: String?
         @Option(help: "Serving config / feature schema YAML (the config.yaml format).") var schema: String?
+        @Option(help: "Reference data CSV (e.g. the training sample): stored as the version's drift reference.") var reference: String?
 
         func run() async throws {
             try await runClient {
@@ -47,8 +48,14 @@ struct ModelsCommand: AsyncParsableCommand {
                 if let trainingData { body["training_data"] = .string(trainingData) }
                 if let schema { body["schema_yaml"] = .string(try String(contentsOfFile: schema, encoding: .utf8)) }
                 let (v, raw) = try await options.client().json(.POST, "/models/\(urlPath(name))/versions", body: .object(body))
+                if let reference {
+                    let csv = [UInt8](try Data(contentsOf: URL(fileURLWithPath: reference)))
+                    _ = try await options.client().call(
+                        .POST, "/models/\(urlPath(name))/versions/\(Table.text(v["version"]))/reference", body: csv, contentType: "text/csv")
+                }
                 if options.json { printJSON(raw) } else {
-                    print("registered \(name) version \(Table.text(v["version"])) (sha256:\(Table.text(v["artifact_sha256"])), \(Table.text(v["format"])))")
+                    print("registered \(name) version \(Table.text(v["version"])) (sha256:\(Table.text(v["artifact_sha256"])), \(Table.text(v["format"])))"
+                        + (reference == nil ? "" : " with its reference profile"))
                 }
             }
         }

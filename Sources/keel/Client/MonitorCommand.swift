@@ -100,11 +100,13 @@ struct MonitorCommand: AsyncParsableCommand {
         @Argument(help: "Model name.") var model: String
         @Option(help: "Version or alias (default: production).") var version: String?
         @Option(help: "Rows (5000) or a duration (24h); default: the latest background result.") var window: String?
+        @Option(help: "Test every column with this method: ks, chisquare, z, wasserstein, jensenshannon, psi, kl_div.") var method: String?
         func run() async throws {
             try await runClient {
                 var query: [String] = []
                 if let version { query.append("version=\(urlPath(version))") }
                 if let window { query.append("window=\(urlPath(window))") }
+                if let method { query.append("method=\(urlPath(method))") }
                 let (v, raw) = try await options.client().json(.GET, "/models/\(urlPath(model))/drift" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
                 if options.json { return printJSON(raw) }
                 printDrift(v)
