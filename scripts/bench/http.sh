@@ -16,6 +16,8 @@
 #   KEEL_BIN=path     use this keel binary instead of building one (swift build -c release
 #                     --product keel --scratch-path "$SCRATCH")
 #   SCRATCH=.build-http  SwiftPM scratch folder for that build
+#   MODELS=models     model repository Keel serves (e.g. a copy of models/ whose churn
+#                     config.yaml sets monitoring.sample_rate: 0, to price the prediction log)
 #   KEEL_PORT=18080 FASTAPI_PORT=18090   loopback ports
 #   THREADS=2 CONNECTIONS=64 DURATION=12 WARMUP=2   wrk settings (seconds)
 #   PYTHON=python3    interpreter for the FastAPI app (uvicorn is run as `$PYTHON -m uvicorn`)
@@ -36,6 +38,7 @@ DURATION="${DURATION:-12}"
 WARMUP="${WARMUP:-2}"
 PYTHON="${PYTHON:-python3}"
 SCRATCH="${SCRATCH:-.build-http}"
+MODELS="${MODELS:-models}"
 HOST=127.0.0.1
 
 log() { printf '[http.sh] %s\n' "$*" >&2; }
@@ -89,7 +92,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "starting keel on $HOST:$KEEL_PORT and fastapi on $HOST:$FASTAPI_PORT"
-"$KEEL_BIN" serve --host "$HOST" --port "$KEEL_PORT" --model-repository models \
+"$KEEL_BIN" serve --host "$HOST" --port "$KEEL_PORT" --model-repository "$MODELS" \
     --data-dir "$TMP/keel-data" >"$TMP/keel.log" 2>&1 &
 KEEL_PID=$!
 "$PYTHON" -m uvicorn --app-dir scripts/bench fastapi_churn:app --host "$HOST" --port "$FASTAPI_PORT" \
