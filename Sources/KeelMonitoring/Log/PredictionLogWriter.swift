@@ -41,14 +41,18 @@ public final class PredictionLogWriter: Sendable {
     public let capacity: Int
     /// Most rows per transaction.
     public let batchRows: Int
+    /// How long the writer lets rows gather after the first arrives before it writes them, so a
+    /// busy server commits a few large transactions a second rather than one per request.
+    public let linger: Duration
     let metrics: PredictionLogMetrics
     let logger: Logger
     private let state = Mutex(State())
 
-    public init(store: any Store, capacity: Int = 200_000, batchRows: Int = 5_000, metrics: PredictionLogMetrics = PredictionLogMetrics(), logger: Logger = Logger(label: "keel.prediction-log")) {
+    public init(store: any Store, capacity: Int = 200_000, batchRows: Int = 5_000, linger: Duration = .milliseconds(50), metrics: PredictionLogMetrics = PredictionLogMetrics(), logger: Logger = Logger(label: "keel.prediction-log")) {
         self.store = store
         self.capacity = max(1, capacity)
         self.batchRows = max(1, batchRows)
+        self.linger = max(.zero, linger)
         self.metrics = metrics
         self.logger = logger
     }
@@ -80,6 +84,9 @@ public final class PredictionLogWriter: Sendable {
     public func run() async {
         while !Task.isCancelled {
             await waitForWork()
+            if linger > .zero, state.withLock({ $0.rows < batchRows && !$0.stopped }) {
+                try? await Task.sleep(for: linger)
+            }
             await drain()
         }
         await drain()

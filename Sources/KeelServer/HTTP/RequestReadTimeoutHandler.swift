@@ -6,6 +6,10 @@ import NIOHTTPTypes
 /// `readTimeout` of its head, and the next head within `idleTimeout + readTimeout` of the
 /// previous response. The idle timeout alone cannot stop a client that trickles one byte at a
 /// time (every byte resets it); this bounds the whole request.
+///
+/// Requests only move a deadline; one timer per connection checks it every quarter of the read
+/// timeout (so a connection is closed at most that much after its deadline), instead of two
+/// timers scheduled and cancelled per request.
 final class RequestReadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -14,7 +18,10 @@ final class RequestReadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
 
     private let readTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    /// When the connection is closed unless the deadline moves (nil: a request is being served).
+    private var deadline: NIODeadline?
     private var timer: Scheduled<Void>?
+    private var period: TimeAmount { max(.milliseconds(10), .nanoseconds(readTimeout.nanoseconds / 4)) }
 
     init(readTimeout: TimeAmount, idleTimeout: TimeAmount) {
         self.readTimeout = readTimeout
@@ -22,35 +29,39 @@ final class RequestReadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        arm(context, after: readTimeout)
+        deadline = .now() + readTimeout
+        check(context, after: period)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        deadline = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: arm(context, after: readTimeout)
+        case .head: deadline = .now() + readTimeout
         case .body: break
-        case .end:
-            timer?.cancel()
-            timer = nil
+        case .end: deadline = nil
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { arm(context, after: idleTimeout + readTimeout) }
+        if case .end = unwrapOutboundIn(data) { deadline = .now() + idleTimeout + readTimeout }
         context.write(data, promise: promise)
     }
 
-    private func arm(_ context: ChannelHandlerContext, after delay: TimeAmount) {
-        timer?.cancel()
+    private func check(_ context: ChannelHandlerContext, after delay: TimeAmount) {
         let loop = context.eventLoop.assumeIsolated()
-        timer = loop.scheduleTask(in: delay) { [context] in
-            context.close(promise: nil)
+        timer = loop.scheduleTask(in: delay) { [self, context] in
+            if let deadline = self.deadline, deadline <= .now() {  // nil: serving a request
+                self.timer = nil
+                context.close(promise: nil)
+            } else {
+                self.check(context, after: self.period)
+            }
         }
     }
 }

@@ -15,21 +15,51 @@ struct PathGuardMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// One pass over the path's bytes, no allocation unless a problem is found. When a path has
+    /// several problems, control characters are named first, then backslashes, percent-encoded
+    /// separators and dot segments.
     static func problem(in path: String) -> String? {
-        let bytes = Array(path.utf8)
-        if bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return "it holds a control character" }
-        if bytes.contains(UInt8(ascii: "\\")) { return "it holds a backslash" }
+        var path = path
+        return path.withUTF8 { problem(inBytes: $0) }
+    }
+
+    private static func problem(inBytes b: UnsafeBufferPointer<UInt8>) -> String? {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: "."), percent = UInt8(ascii: "%"), backslash = UInt8(ascii: "\\")
+        var backslashSeen = false
+        var encoded: String?
+        var dotSegment: String?
+        var segmentStart = 0
         var i = 0
-        while i + 2 < bytes.count {
-            if bytes[i] == UInt8(ascii: "%") {
-                let code = String(decoding: bytes[(i + 1)...(i + 2)], as: UTF8.self).uppercased()
-                if ["2F", "5C", "2E", "00"].contains(code) { return "it percent-encodes '/', '\\', '.' or NUL (%\(code))" }
+        while i <= b.count {
+            if i == b.count || b[i] == slash {
+                let length = i - segmentStart
+                if dotSegment == nil, length == 1 || length == 2, b[segmentStart] == dot, length == 1 || b[segmentStart + 1] == dot {
+                    dotSegment = length == 1 ? "." : ".."
+                }
+                segmentStart = i + 1
+                i += 1
+                continue
+            }
+            let c = b[i]
+            if c < 0x20 || c == 0x7F { return "it holds a control character" }
+            if c == backslash { backslashSeen = true }
+            if c == percent, encoded == nil, i + 2 < b.count {
+                let hi = b[i + 1], raw = b[i + 2]
+                let lo = raw >= UInt8(ascii: "a") && raw <= UInt8(ascii: "z") ? raw - 0x20 : raw  // hex digits in upper case
+                let code: String? = switch (hi, lo) {
+                case (UInt8(ascii: "2"), UInt8(ascii: "F")): "2F"
+                case (UInt8(ascii: "5"), UInt8(ascii: "C")): "5C"
+                case (UInt8(ascii: "2"), UInt8(ascii: "E")): "2E"
+                case (UInt8(ascii: "0"), UInt8(ascii: "0")): "00"
+                default: nil
+                }
+                if let code { encoded = "it percent-encodes '/', '\\', '.' or NUL (%\(code))" }
             }
             i += 1
         }
-        for segment in path.split(separator: "/", omittingEmptySubsequences: false) where segment == "." || segment == ".." {
-            return "it holds a '\(segment)' segment"
-        }
+        if backslashSeen { return "it holds a backslash" }
+        if let encoded { return encoded }
+        if let dotSegment { return "it holds a '\(dotSegment)' segment" }
         return nil
     }
 }
