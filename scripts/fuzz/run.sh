@@ -6,8 +6,9 @@
 #   FUZZ_BUILD_ONLY=1 bash scripts/fuzz/run.sh                # build, don't run
 #
 # The module sources are compiled directly with swiftc -sanitize=fuzzer,address into
-# .build-fuzz/ (git-ignored): KeelCore; the config loader (KeelServing/Config, with Yams's
-# libyaml C sources); CSVTable; KeelEngine with SwiftProtobuf and the kernels. Each target runs
+# .build-fuzz/ (git-ignored): KeelCore; the config loader (KeelServing/Config and the monitoring
+# settings, with the store-free part of KeelMonitoring and Yams's libyaml C sources); CSVTable;
+# KeelEngine with SwiftProtobuf and the kernels. Each target runs
 # under `nice -n 10` in libFuzzer's fork mode (so it keeps going after a crash) with a seed
 # corpus from the fixtures (Tests/Fixtures, models/churn, scripts/fuzz/seeds/<target>). Crash,
 # timeout and out-of-memory inputs go to scripts/fuzz/findings/<target>/. At the end it prints
@@ -65,7 +66,11 @@ if [ $needs_config = 1 ]; then
         [ -f "$o" ] && [ "$o" -nt "$c" ] && continue
         "$CLANG" -c -O1 -g -fsanitize=fuzzer-no-link,address -DYAML_DECLARE_STATIC -I "$CY/include" "$c" -o "$o"
     done
-    module KeelServing -I "$CY/include" -Xcc -DYAML_DECLARE_STATIC -- Sources/KeelServing/Config/*.swift
+    # The config's monitoring section names drift methods and windows: the part of
+    # KeelMonitoring that needs neither the store nor logging is built beside it.
+    module KeelMonitoring -- $(grep -L -r -E '^import (KeelStore|Logging|CoreMetrics|Metrics)' Sources/KeelMonitoring --include='*.swift' | sort)
+    module KeelServing -I "$CY/include" -Xcc -DYAML_DECLARE_STATIC -- Sources/KeelServing/Config/*.swift \
+        Sources/KeelServing/Monitoring/MonitoringSettings.swift
 fi
 if [ $needs_csv = 1 ]; then
     module KeelRegistry -- Sources/KeelRegistry/Evaluation/CSVTable.swift
@@ -94,7 +99,7 @@ harness() {  # target objects...
 for t in $TARGETS; do
     case $t in
         json|binary) harness "$t" "$OUT/obj/KeelCore.o" ;;
-        records|yaml) harness "$t" "$OUT/obj/KeelCore.o" "$OUT/obj/KeelServing.o" "$OUT"/obj/cyaml-*.o ;;
+        records|yaml) harness "$t" "$OUT/obj/KeelCore.o" "$OUT/obj/KeelMonitoring.o" "$OUT/obj/KeelServing.o" "$OUT"/obj/cyaml-*.o ;;
         csv) harness "$t" "$OUT/obj/KeelCore.o" "$OUT/obj/KeelRegistry.o" ;;
         ubjson|xgboost|lightgbm|onnx)
             harness "$t" "$OUT/obj/KeelCore.o" "$OUT/obj/SwiftProtobuf.o" "$OUT/obj/KeelKernels.o" \

@@ -222,5 +222,11 @@ public enum Migrations {
             )
             """,
         ]),
+        // Windows read the newest rows of one version page by page (ORDER BY id DESC): without
+        // an index in id order each page sorted the version's whole log.
+        Migration(name: "004_monitoring_window_indexes", statements: [
+            "CREATE INDEX prediction_log_version_id ON prediction_log (model, version, id)",
+            "CREATE INDEX feedback_version_prediction ON feedback (model, version, prediction_id)",
+        ]),
     ]
 }
