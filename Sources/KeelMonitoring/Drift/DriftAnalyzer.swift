@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import KeelCore
 
 /// Columns of records as the drift tests take them: each raw field of a feature schema (its
@@ -101,25 +103,35 @@ public struct DriftAnalyzer: Sendable {
         self.datasetShare = datasetShare
     }
 
+    /// Columns are compared in parallel (each is independent; a million-row window sorts and
+    /// scans every column).
     public func report(reference: DriftColumns, current: DriftColumns) -> DriftReport {
-        func compare(_ ref: [(name: String, sample: ColumnSample)], _ cur: [(name: String, sample: ColumnSample)]) -> [ColumnDrift] {
+        struct Job: Sendable {
+            var name: String
+            var reference: ColumnSample
+            var current: ColumnSample
+        }
+        func jobs(_ ref: [(name: String, sample: ColumnSample)], _ cur: [(name: String, sample: ColumnSample)]) -> [Job] {
             let byName = Dictionary(cur.map { ($0.name, $0.sample) }, uniquingKeysWith: { a, _ in a })
-            return ref.map { column in
-                let current = byName[column.name] ?? Self.empty(like: column.sample)
-                return DriftTest.column(
-                    name: column.name, reference: column.sample, current: current,
-                    override: overrides[column.name] ?? DriftOverride(), minimumRows: minimumRows)
-            }
+            return ref.map { Job(name: $0.name, reference: $0.sample, current: byName[$0.name] ?? Self.empty(like: $0.sample)) }
         }
-        var prediction: ColumnDrift?
-        if let r = reference.prediction {
-            prediction = DriftTest.column(
-                name: "prediction", reference: r, current: current.prediction ?? .numerical([]),
-                override: overrides["prediction"] ?? DriftOverride(), minimumRows: minimumRows)
+        let raw = jobs(reference.raw, current.raw), encoded = jobs(reference.encoded, current.encoded)
+        var all = raw + encoded
+        if let r = reference.prediction { all.append(Job(name: "prediction", reference: r, current: current.prediction ?? .numerical([]))) }
+        let results = Mutex([ColumnDrift?](repeating: nil, count: all.count))
+        let work = all
+        let (overrides, minimumRows) = (self.overrides, self.minimumRows)
+        DispatchQueue.concurrentPerform(iterations: work.count) { i in
+            let job = work[i]
+            let drift = DriftTest.column(
+                name: job.name, reference: job.reference, current: job.current,
+                override: overrides[job.name] ?? DriftOverride(), minimumRows: minimumRows)
+            results.withLock { $0[i] = drift }
         }
+        let done = results.withLock { $0 }.compactMap { $0 }
         return DriftReport(
-            columns: compare(reference.raw, current.raw), encodedColumns: compare(reference.encoded, current.encoded),
-            prediction: prediction, datasetShare: datasetShare)
+            columns: Array(done[0..<raw.count]), encodedColumns: Array(done[raw.count..<(raw.count + encoded.count)]),
+            prediction: reference.prediction == nil ? nil : done.last, datasetShare: datasetShare)
     }
 
     static func empty(like sample: ColumnSample) -> ColumnSample {

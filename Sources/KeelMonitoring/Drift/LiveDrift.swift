@@ -16,20 +16,31 @@ public enum LiveDrift {
         var encoded = [[Double]](repeating: [], count: encodedNames.count)
         var scores: [Double] = []
         var rows = 0
-        var before: Int64?
-        while rows < limit {
-            let pageSize = min(50_000, limit - rows)
-            let page = try await store.read { db throws(KeelError) in
-                try await db.predictionSignals(model: model, version: version, since: since, beforeID: before, limit: pageSize)
+        // Page k + 1 is read while page k is decoded.
+        @Sendable func fetch(_ before: Int64?, _ size: Int) async -> Result<[PredictionSignal], KeelError> {
+            do {
+                return .success(try await store.read { db throws(KeelError) in
+                    try await db.predictionSignals(model: model, version: version, since: since, beforeID: before, limit: size)
+                })
+            } catch {
+                return .failure(error)
             }
+        }
+        var pageSize = min(50_000, limit)
+        var next = pageSize > 0 ? await fetch(nil, pageSize) : .success([])
+        while true {
+            let page = try next.get()
+            rows += page.count
+            let following = page.count == pageSize && rows < limit ? page.last?.id : nil
+            pageSize = min(50_000, limit - rows)
+            async let upcoming = following == nil ? Result<[PredictionSignal], KeelError>.success([]) : fetch(following, pageSize)
             for s in page {
                 if let text = s.features { LogCodecs.appendFeatures(text, fieldCount: fields.count, numbers: &raw, categories: &rawText) }
                 if let text = s.encoded { LogCodecs.appendFloats(text, width: encodedNames.count, into: &encoded) }
                 if let score = s.score, score.isFinite { scores.append(score) }
             }
-            rows += page.count
-            guard let last = page.last, page.count == pageSize else { break }
-            before = last.id
+            next = await upcoming
+            if following == nil { break }
         }
         var rawColumns: [(name: String, sample: ColumnSample)] = []
         for (k, f) in fields.enumerated() {

@@ -31,13 +31,12 @@ public enum LogCodecs {
                 }
             }
         }
-        return Data(out).base64EncodedString()
+        return Base64.encode(out)
     }
 
     /// One value per schema field (nil: missing), or nil when the text does not decode.
     public static func unpackFeatures(_ text: String, fieldCount: Int) -> [FeatureValue?]? {
-        guard let data = Data(base64Encoded: text) else { return nil }
-        let bytes = [UInt8](data)
+        guard let bytes = Base64.withDecoded(text, { Array($0) }) else { return nil }
         var out: [FeatureValue?] = []
         out.reserveCapacity(fieldCount)
         var i = 0
@@ -73,9 +72,7 @@ public enum LogCodecs {
     /// categories to `categories[k]`), skipping missing ones; false when the text does not decode.
     @discardableResult
     public static func appendFeatures(_ text: String, fieldCount: Int, numbers: inout [[Double]], categories: inout [[String]]) -> Bool {
-        guard let data = Data(base64Encoded: text) else { return false }
-        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
-            let bytes = raw.bindMemory(to: UInt8.self)
+        return Base64.withDecoded(text) { (bytes: UnsafeBufferPointer<UInt8>) -> Bool in
             var i = 0
             for k in 0..<fieldCount {
                 guard i < bytes.count else { return false }
@@ -103,35 +100,37 @@ public enum LogCodecs {
                 }
             }
             return true
-        }
+        } ?? false
     }
 
     /// Appends one packed FP32 row to per-column values (finite ones); false when it does not
     /// decode to exactly `width` values.
     @discardableResult
     public static func appendFloats(_ text: String, width: Int, into columns: inout [[Double]]) -> Bool {
-        guard let data = Data(base64Encoded: text), data.count == width * 4 else { return false }
-        data.withUnsafeBytes { raw in
+        Base64.withDecoded(text) { bytes -> Bool in
+            guard bytes.count == width * 4, columns.count >= width else { return false }
+            let raw = UnsafeRawBufferPointer(bytes)
             for k in 0..<width {
                 let v = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: k * 4, as: UInt32.self)))
                 if v.isFinite { columns[k].append(Double(v)) }
             }
-        }
-        return true
+            return true
+        } ?? false
     }
 
     public static func packFloats<C: Collection>(_ values: C) -> String where C.Element == Float {
         var out: [UInt8] = []
         out.reserveCapacity(values.count * 4)
         for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
-        return Data(out).base64EncodedString()
+        return Base64.encode(out)
     }
 
     public static func unpackFloats(_ text: String) -> [Float]? {
-        guard let data = Data(base64Encoded: text), data.count % 4 == 0 else { return nil }
-        return data.withUnsafeBytes { raw in
-            (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-        }
+        Base64.withDecoded(text) { bytes -> [Float]? in
+            guard bytes.count % 4 == 0 else { return nil }
+            let raw = UnsafeRawBufferPointer(bytes)
+            return (0..<(bytes.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+        } ?? nil
     }
 }
 

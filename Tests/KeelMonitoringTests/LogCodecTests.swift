@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+@testable import KeelMonitoring
+
+/// The log's base64 equals Foundation's on every length and byte, and refuses what Foundation
+/// refuses in the padded form the log writes.
+@Suite struct LogCodecTests {
+    @Test func base64MatchesFoundation() {
+        var rng = SystemRandomNumberGenerator()
+        for length in 0..<70 {
+            for _ in 0..<20 {
+                let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let text = Base64.encode(bytes)
+                #expect(text == Data(bytes).base64EncodedString())
+                #expect(Base64.withDecoded(text, { Array($0) }) == bytes)
+            }
+        }
+    }
+
+    @Test func malformedBase64IsRefused() {
+        for text in ["A", "AB", "ABC", "A===", "AB=C", "====", "AB\u{0}D", "ABCD=", "AB-_", "é123", "AA==AAAA"] {
+            #expect(Base64.withDecoded(text, { Array($0) }) == nil, "\(text)")
+        }
+        #expect(Base64.withDecoded("", { $0.count }) == 0)
+    }
+
+    @Test func packedColumnsRoundTrip() {
+        let floats: [Float] = [0, -1.5, .greatestFiniteMagnitude, .nan, 3e-39]
+        let back = LogCodecs.unpackFloats(LogCodecs.packFloats(floats))
+        #expect(back?.count == floats.count)
+        #expect(zip(back ?? [], floats).allSatisfy { $0.bitPattern == $1.bitPattern })
+        var columns = [[Double]](repeating: [], count: 5)
+        #expect(LogCodecs.appendFloats(LogCodecs.packFloats(floats), width: 5, into: &columns))
+        #expect(columns[1] == [-1.5] && columns[3].isEmpty)
+        #expect(!LogCodecs.appendFloats(LogCodecs.packFloats(floats), width: 4, into: &columns))
+        #expect(!LogCodecs.appendFloats("not base64!", width: 5, into: &columns))
+    }
+}
