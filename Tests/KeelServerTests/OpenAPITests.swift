@@ -62,6 +62,17 @@ import Testing
         }
     }
 
+    @Test func componentNamesDoNotCollideAcrossGroups() {
+        var seen: [String: Int] = [:]
+        for (i, group) in ComponentSchemas.groups.enumerated() {
+            for name in group.keys {
+                #expect(seen[name] == nil, "component '\(name)' is defined in groups \(seen[name] ?? -1) and \(i)")
+                seen[name] = i
+            }
+        }
+        #expect(seen.count == ComponentSchemas.all.count)
+    }
+
     @Test func theDocumentListsExactlyTheRoutesTheRouterServes() async throws {
         let (doc, built) = try await Self.document()
         #expect(doc["openapi"]?.stringValue == "3.1.0")

@@ -39,7 +39,7 @@ struct MonitoringRoutes {
             let entity = q.get("entity_id").map { String($0) }
             if let entity, entity.isEmpty || entity.utf8.count > 256 { throw KeelError.invalidInput("entity_id must be 1–256 bytes") }
             let query = PredictionQuery(
-                model: name, version: q.get("version").map { String($0) }, entityID: entity, since: try Self.time(q.get("since")),
+                model: name, version: try Self.version(q), entityID: entity, since: try Self.time(q.get("since")),
                 beforeID: before, limit: limit)
             let rows = try await service.store.read { db throws(KeelError) in try await db.predictions(query) }
             return JSONResponse.value(.object([
@@ -69,7 +69,7 @@ struct MonitoringRoutes {
             .ref("Quality"), parameters: model + [version, window], errors: [.notFound])) { request, context in
             let q = request.uri.queryParameters
             let quality = try await service.quality(
-                try context.modelName(), version: q.get("version").map { String($0) }, window: try q.get("window").map { try Window.parse(String($0)) })
+                try context.modelName(), version: try Self.version(q), window: try q.get("window").map { try Window.parse(String($0)) })
             return JSONResponse.value(quality.json)
         }
 
@@ -88,7 +88,7 @@ struct MonitoringRoutes {
                 }
                 return m
             }
-            let v = try await service.version(name, q.get("version").map { String($0) })
+            let v = try await service.version(name, try Self.version(q))
             if requested == nil, method == nil,
                let stored = try await service.store.read({ db throws(KeelError) in try await db.monitoringResult(model: name, version: v.version, kind: "drift") }),
                let doc = try? JSONParser.parse(Array(stored.report.utf8), errorCode: .internal) {
@@ -149,6 +149,12 @@ struct MonitoringRoutes {
             throw KeelError.invalidInput("\(name) must be an integer in \(range.lowerBound)…\(range.upperBound == Int.max ? "" : String(range.upperBound))")
         }
         return v
+    }
+
+    /// `?version=`: a version number or alias, validated like every name from a URL.
+    static func version(_ q: Parameters) throws(KeelError) -> String? {
+        guard let v = q.get("version") else { return nil }
+        return try ResourceName.validate(String(v), what: "version")
     }
 
     static func time(_ text: String?) throws(KeelError) -> Date? {

@@ -15,8 +15,9 @@ enum ComponentSchemas {
     static let measured = S.number.orNull
     static let strings = S.map(.string)
 
-    static let all: [String: S] = tensors.merging(records) { a, _ in a }.merging(registry) { a, _ in a }.merging(access) { a, _ in a }
-        .merging(server) { a, _ in a }.merging(monitoring) { a, _ in a }
+    /// The groups of components; their names must not collide (OpenAPITests checks it).
+    static let groups: [[String: S]] = [tensors, records, registry, access, server, monitoring]
+    static let all: [String: S] = groups.reduce(into: [:]) { all, group in all.merge(group) { a, _ in a } }
 
     // MARK: Open Inference Protocol v2
 

@@ -10,13 +10,13 @@ extension ComponentSchemas {
     ], required: ["name", "kind", "method", "score", "threshold", "drifted", "reference_rows", "current_rows"])
 
     static let monitoring: [String: S] = [
-        "Prediction": .object([
+        "LoggedPrediction": .object([
             "id": .integer, "at": .dateTime, "model": .string, "version": .string, "arm": .string, "request_id": .string,
             "entity_id": .string, "record": S.map(.any).orNull.described("The raw record (records API)"), "outputs": S.map(.any),
             "score": measured, "label": S.string.orNull, "latency_ms": .number,
         ], required: ["id", "at", "model", "version", "arm", "request_id", "entity_id", "record", "outputs", "score", "label", "latency_ms"]),
         "PredictionList": .object([
-            "predictions": .array(.ref("Prediction")),
+            "predictions": .array(.ref("LoggedPrediction")),
             "next_before": S.integer.orNull.described("Pass as ?before= for the next (older) page"),
         ], required: ["predictions", "next_before"]),
         "FeedbackRequest": .object([
