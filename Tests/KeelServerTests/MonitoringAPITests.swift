@@ -159,6 +159,20 @@ import Testing
         await s.stop()
     }
 
+    @Test func aVersionParameterThatIsNoNameIsA400OnEveryMonitoringRead() async throws {
+        let s = try await MonitoredServer.start(.sqlite)
+        try await s.app.test(.router) { client in
+            for path in ["predictions", "quality", "drift"] {
+                for version in ["", "..", "a%2Fb", "%00", String(repeating: "9", count: 129)] {
+                    let r = try await client.execute(
+                        uri: "/api/v1/models/churn/\(path)?version=\(version)", method: .get, headers: TestServer.bearer(s.keys.viewer))
+                    #expect(r.status == .badRequest, "\(path)?version=\(version)")
+                    #expect(try Self.json(r)["error"]?.stringValue?.contains("version") == true, "\(path)?version=\(version)")
+                }
+            }
+        }
+    }
+
     @Test func aVersionWithoutAReferenceSaysHowToGetOne() async throws {
         let s = try await MonitoredServer.start(.sqlite)
         try await s.app.test(.router) { client in

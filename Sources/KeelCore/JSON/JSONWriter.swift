@@ -82,6 +82,21 @@ public struct JSONWriter {
     }
 
     /// Writes any parsed JSON value back out.
+    /// An object with its keys in the dictionary's order (no sorting): for output that needs no
+    /// canonical form, such as log rows.
+    public mutating func unsortedObject(_ o: [String: JSONValue]) {
+        raw("{")
+        var first = true
+        for (key, value) in o {
+            if !first { raw(",") }
+            first = false
+            string(key)
+            raw(":")
+            self.value(value)
+        }
+        raw("}")
+    }
+
     public mutating func value(_ v: JSONValue) {
         switch v {
         case .null: raw("null")

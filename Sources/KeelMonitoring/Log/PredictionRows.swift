@@ -59,19 +59,10 @@ public enum PredictionRows {
             var recordText: String?
             var features: String?
             if let records = e.records, r < records.count {
-                // Fields in the dictionary's order: the log needs no canonical form, and
-                // sorting the keys of every logged record costs more than writing them.
+                // The log needs no canonical form: sorting every logged record's keys costs more
+                // than writing them.
                 var rw = JSONWriter(capacity: 256)
-                rw.raw("{")
-                var first = true
-                for (key, value) in records[r] {
-                    if !first { rw.raw(",") }
-                    first = false
-                    rw.string(key)
-                    rw.raw(":")
-                    rw.value(value)
-                }
-                rw.raw("}")
+                rw.unsortedObject(records[r])
                 recordText = String(decoding: rw.bytes, as: UTF8.self)
                 if let schema = p.schema { features = LogCodecs.packFeatures(records[r], schema: schema) }
             }
