@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import KeelCore
 
 /// The embedded store: one SQLite file in WAL mode (`<data-dir>/keel.sqlite`).
@@ -143,4 +144,50 @@ struct SQLiteSession: SQLSession {
     func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
         try await pool.writeWithoutTransaction { db in try Self.fetch(db, sql, arguments) }
     }
+
+    /// Prepares the statement once (GRDB's statement cache) and binds each row straight into
+    /// SQLite, without building GRDB's argument values.
+    func executeEach(_ sql: String, _ rows: [[SQLValue]]) async throws {
+        guard !rows.isEmpty else { return }
+        try await pool.writeWithoutTransaction { db in
+            let statement = try db.cachedStatement(sql: sql)
+            let handle = statement.sqliteStatement
+            let parameters = Int(sqlite3_bind_parameter_count(handle))
+            for row in rows {
+                guard row.count == parameters else {
+                    throw KeelError(.internal, "a bulk statement got \(row.count) values for \(parameters) parameters")
+                }
+                sqlite3_reset(handle)
+                sqlite3_clear_bindings(handle)
+                for (i, value) in row.enumerated() {
+                    let index = Int32(i + 1)
+                    let code: Int32
+                    switch value {
+                    case .null: code = sqlite3_bind_null(handle, index)
+                    case .int(let v): code = sqlite3_bind_int64(handle, index, v)
+                    case .double(let v): code = sqlite3_bind_double(handle, index, v)
+                    case .text(var s):
+                        code = s.withUTF8 { bytes in
+                            guard let base = bytes.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, Self.transient) }
+                            return UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                                sqlite3_bind_text(handle, index, $0, Int32(clamping: bytes.count), Self.transient)
+                            }
+                        }
+                    }
+                    guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "bind failed", sql: sql) }
+                }
+                let step = sqlite3_step(handle)
+                guard step == SQLITE_DONE else {
+                    let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+                    sqlite3_reset(handle)
+                    throw DatabaseError(resultCode: ResultCode(rawValue: step), message: message, sql: sql)
+                }
+            }
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+    }
+
+    /// SQLite copies the bound bytes (they live only for the `withUTF8` call).
+    private static var transient: sqlite3_destructor_type { unsafeBitCast(Int(-1), to: sqlite3_destructor_type.self) }
 }

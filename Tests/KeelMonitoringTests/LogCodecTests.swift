@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 import Testing
 @testable import KeelMonitoring
 
@@ -34,5 +35,30 @@ import Testing
         #expect(columns[1] == [-1.5] && columns[3].isEmpty)
         #expect(!LogCodecs.appendFloats(LogCodecs.packFloats(floats), width: 4, into: &columns))
         #expect(!LogCodecs.appendFloats("not base64!", width: 5, into: &columns))
+    }
+
+    /// A record logged as packed schema fields plus its extras reads back exactly: the id and
+    /// passthrough keys, nulls, and values of the wrong JSON type ride in the extras.
+    @Test func recordsRebuildFromPackedFieldsAndExtras() throws {
+        let schema = try FeatureSchema(fields: [
+            .init(name: "age", kind: .number),
+            .init(name: "plan", kind: .oneHot, categories: ["a", "b"]),
+            .init(name: "tv", kind: .indicator, categories: ["Yes", "No"], positive: "Yes"),
+            .init(name: "visits", kind: .integer),
+        ])
+        let names = Set(schema.fields.map(\.name))
+        let records: [[String: JSONValue]] = [
+            ["customer_id": "C-1", "age": 46, "plan": "b", "tv": "Yes", "visits": 3],
+            ["customer_id": "C-2", "age": "46", "plan": 7, "tv": .null, "note": .object(["x": .array([1, true])])],
+            ["age": 0.1, "plan": "a"],
+            [:],
+        ]
+        for record in records {
+            let features = LogCodecs.packFeatures(record, schema: schema)
+            let extras = LogCodecs.extras(record, schema: schema, fieldNames: names)
+            #expect(LogCodecs.record(features: features, extras: extras, schema: schema) == record)
+        }
+        #expect(LogCodecs.extras(records[0], schema: schema, fieldNames: names) == ["customer_id": "C-1"])
+        #expect(LogCodecs.record(features: "not base64!", extras: ["id": "x"], schema: schema) == ["id": "x"])
     }
 }

@@ -33,7 +33,10 @@ import Testing
             #expect(entities.isSuperset(of: ["C-008001", "C-008003", "A-1", "A-2", "req-8:0"]), "\(entities)")
             let one = try #require(rows.first { $0["entity_id"] == "C-008001" })
             #expect(one["version"] == "1" && one["arm"] == "stable")
-            #expect(one["record"]?["age"] == .number(46))
+            // Logged as packed fields plus the keys they do not hold, the record reads back as sent.
+            let sent = try JSONParser.parse(Array(try Data(contentsOf: TestServer.models.appendingPathComponent("churn/sample_records.json"))), errorCode: .invalidInput)
+            let first = try #require(sent["instances"]?.arrayValue?.first { $0["customer_id"] == "C-008001" })
+            #expect(one["record"] == first)
             #expect(one["outputs"]?["label"]?.stringValue != nil && one["score"]?.doubleValue != nil)
             #expect(one["latency_ms"]?.doubleValue ?? -1 >= 0)
             let filtered = try Self.json(try await client.execute(uri: "/api/v1/models/churn/predictions?entity_id=A-2", method: .get, headers: viewer))

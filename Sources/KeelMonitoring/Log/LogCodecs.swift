@@ -34,6 +34,46 @@ public enum LogCodecs {
         return Base64.encode(out)
     }
 
+    /// The keys of a record that `packFeatures` does not hold exactly — fields outside the
+    /// schema (the id field, passthrough columns), nulls, and values of another JSON type than
+    /// the field's — so that `record(features:extras:schema:)` gives back the record as sent.
+    public static func extras(_ record: [String: JSONValue], schema: FeatureSchema, fieldNames: Set<String>) -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        var held = 0
+        for field in schema.fields {
+            guard let value = record[field.name] else { continue }
+            held += 1
+            switch (field.kind, value) {
+            case (.number, .number(let d)), (.integer, .number(let d)):
+                if !d.isFinite { out[field.name] = value }
+            case (.string, .string(let s)), (.indicator, .string(let s)), (.oneHot, .string(let s)):
+                if s.utf8.count > 1 << 16 { out[field.name] = value }
+            default:
+                out[field.name] = value
+            }
+        }
+        if held < record.count {
+            for (key, value) in record where !fieldNames.contains(key) { out[key] = value }
+        }
+        return out
+    }
+
+    /// A logged record rebuilt: the packed schema fields, then the extras over them.
+    public static func record(features: String?, extras: [String: JSONValue], schema: FeatureSchema?) -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        if let features, let schema, let values = unpackFeatures(features, fieldCount: schema.fields.count) {
+            for (field, value) in zip(schema.fields, values) {
+                switch value {
+                case .number(let d)?: out[field.name] = .number(d)
+                case .category(let s)?: out[field.name] = .string(s)
+                case nil: break
+                }
+            }
+        }
+        for (k, v) in extras { out[k] = v }
+        return out
+    }
+
     /// One value per schema field (nil: missing), or nil when the text does not decode.
     public static func unpackFeatures(_ text: String, fieldCount: Int) -> [FeatureValue?]? {
         guard let bytes = Base64.withDecoded(text, { Array($0) }) else { return nil }

@@ -20,6 +20,7 @@ public enum PredictionRows {
             guard let f = t.floats, t.shape.count == 2, t.shape[0] == n else { return nil }
             return (f, t.shape[1])
         }
+        let fieldNames = Set(p.schema?.fields.map(\.name) ?? [])
         var out: [PredictionLogRecord] = []
         out.reserveCapacity(n)
         for r in 0..<n {
@@ -59,12 +60,17 @@ public enum PredictionRows {
             var recordText: String?
             var features: String?
             if let records = e.records, r < records.count {
-                // The log needs no canonical form: sorting every logged record's keys costs more
-                // than writing them.
-                var rw = JSONWriter(capacity: 256)
-                rw.unsortedObject(records[r])
+                // With a schema the record is logged as its packed fields plus, as JSON, only
+                // the keys the packing does not hold (the id field, passthrough columns): a
+                // third of the bytes, rebuilt on read. The log needs no canonical key order.
+                var rw = JSONWriter(capacity: 64)
+                if let schema = p.schema {
+                    features = LogCodecs.packFeatures(records[r], schema: schema)
+                    rw.unsortedObject(LogCodecs.extras(records[r], schema: schema, fieldNames: fieldNames))
+                } else {
+                    rw.unsortedObject(records[r])
+                }
                 recordText = String(decoding: rw.bytes, as: UTF8.self)
-                if let schema = p.schema { features = LogCodecs.packFeatures(records[r], schema: schema) }
             }
             let entity = e.entityIDs.flatMap { r < $0.count ? $0[r] : nil } ?? "\(e.requestID):\(r)"
             out.append(PredictionLogRecord(

@@ -42,8 +42,13 @@ struct MonitoringRoutes {
                 model: name, version: try Self.version(q), entityID: entity, since: try Self.time(q.get("since")),
                 beforeID: before, limit: limit)
             let rows = try await service.store.read { db throws(KeelError) in try await db.predictions(query) }
+            // Records are logged as packed schema fields: each version's schema rebuilds them.
+            var schemas: [String: FeatureSchema?] = [:]
+            for v in Set(rows.filter { $0.features != nil }.map(\.version)) {
+                schemas[v] = (try? await service.version(name, v))?.profile.schema
+            }
             return JSONResponse.value(.object([
-                "predictions": .array(rows.map(Self.prediction)),
+                "predictions": .array(rows.map { Self.prediction($0, schema: schemas[$0.version] ?? nil) }),
                 "next_before": rows.count == limit ? rows.last.map { .number(Double($0.id)) } ?? .null : .null,
             ]))
         }
@@ -164,13 +169,19 @@ struct MonitoringRoutes {
         throw KeelError.invalidInput("since '\(text.prefix(40))' must be an ISO 8601 time or seconds since 1970")
     }
 
-    static func prediction(_ p: PredictionLogRecord) -> JSONValue {
+    static func prediction(_ p: PredictionLogRecord, schema: FeatureSchema?) -> JSONValue {
         func json(_ text: String?) -> JSONValue {
             text.flatMap { try? JSONParser.parse(Array($0.utf8), errorCode: .internal) } ?? .null
         }
+        var record = json(p.record)
+        if p.features != nil {
+            var extras: [String: JSONValue] = [:]
+            if case .object(let o) = record { extras = o }
+            record = .object(LogCodecs.record(features: p.features, extras: extras, schema: schema))
+        }
         return .object([
             "id": .number(Double(p.id)), "at": Views.time(p.at), "model": .string(p.model), "version": .string(p.version), "arm": .string(p.arm),
-            "request_id": .string(p.requestID), "entity_id": .string(p.entityID), "record": json(p.record),
+            "request_id": .string(p.requestID), "entity_id": .string(p.entityID), "record": record,
             "outputs": json(p.outputs), "score": p.score.map { .number($0) } ?? .null, "label": Views.optional(p.label),
             "latency_ms": .number(p.latencyMs),
         ])

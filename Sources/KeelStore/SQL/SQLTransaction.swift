@@ -38,6 +38,14 @@ struct SQLTransaction: StoreTransaction {
         }
     }
 
+    func executeEach(_ sql: String, _ rows: [[SQLValue]]) async throws(KeelError) {
+        do {
+            try await session.executeEach(sql, rows)
+        } catch {
+            throw Self.databaseError(error, dialect)
+        }
+    }
+
     func queryOne(_ sql: String, _ arguments: [SQLValue] = []) async throws(KeelError) -> SQLRow? {
         try await query(sql, arguments).first
     }

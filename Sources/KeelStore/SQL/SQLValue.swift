@@ -62,12 +62,20 @@ public protocol SQLSession {
     func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow]
     /// Rows as arrays in the order of `columns` (the statement's select list), for bulk reads.
     func queryRows(_ sql: String, _ arguments: [SQLValue], columns: [String]) async throws -> [[SQLValue]]
+    /// Runs one statement once per row of arguments (bulk inserts: SQLite prepares it once and
+    /// binds each row).
+    func executeEach(_ sql: String, _ rows: [[SQLValue]]) async throws
 }
 
 extension SQLSession {
     /// By name, for sessions without a faster path.
     public func queryRows(_ sql: String, _ arguments: [SQLValue], columns: [String]) async throws -> [[SQLValue]] {
         try await query(sql, arguments).map { row in columns.map { row[$0] ?? .null } }
+    }
+
+    /// One statement per row, for sessions without a faster path.
+    public func executeEach(_ sql: String, _ rows: [[SQLValue]]) async throws {
+        for row in rows { try await execute(sql, row) }
     }
 
     func execute(_ sql: String) async throws { try await execute(sql, []) }
