@@ -157,8 +157,8 @@ struct SQLiteSession: SQLSession {
                 guard row.count == parameters else {
                     throw KeelError(.internal, "a bulk statement got \(row.count) values for \(parameters) parameters")
                 }
+                // Every parameter is bound again below: a reset is enough between rows.
                 sqlite3_reset(handle)
-                sqlite3_clear_bindings(handle)
                 for (i, value) in row.enumerated() {
                     let index = Int32(i + 1)
                     let code: Int32

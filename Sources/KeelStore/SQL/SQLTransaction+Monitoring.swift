@@ -96,31 +96,34 @@ extension SQLTransaction {
 
     // MARK: Writes
 
-    public func appendPredictions(_ records: [PredictionLogRecord]) async throws(KeelError) {
-        let columns = "INSERT INTO prediction_log (at, model, version, arm, request_id, entity_id, record, features, encoded, outputs, score, label, latency_ms) VALUES "
-        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        func values(_ r: PredictionLogRecord) -> [SQLValue] {
-            [
-                .date(r.at), .text(r.model), .text(r.version), .text(r.arm), .text(r.requestID), .text(r.entityID),
-                .optional(r.record), .optional(r.features), .optional(r.encoded), .text(r.outputs), .optionalDouble(r.score),
-                .optional(r.label), .double(r.latencyMs.isFinite ? r.latencyMs : 0),
-            ]
-        }
+    /// Inserts rows of values after `head` (`INSERT INTO t (…) VALUES `): on SQLite one
+    /// prepared single-row statement bound per row, cheaper there than parsing a many-row
+    /// statement per chunk; on PostgreSQL `rowsPerInsert` rows per statement.
+    func insertRows(_ head: String, _ rows: [[SQLValue]], tail: String = "") async throws(KeelError) {
+        guard let width = rows.first?.count else { return }
+        let placeholders = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
         if dialect == .sqlite {
-            // One prepared single-row statement bound per row: cheaper in SQLite than parsing
-            // a 60-row statement for every chunk.
-            try await executeEach(columns + row, records.map(values))
+            try await executeEach(head + placeholders + tail, rows)
             return
         }
         var start = 0
-        while start < records.count {
-            let chunk = records[start..<min(start + Self.rowsPerInsert, records.count)]
-            var args: [SQLValue] = []
-            args.reserveCapacity(chunk.count * 13)
-            for r in chunk { args += values(r) }
-            try await execute(columns + Array(repeating: row, count: chunk.count).joined(separator: ", "), args)
+        while start < rows.count {
+            let chunk = rows[start..<min(start + Self.rowsPerInsert, rows.count)]
+            try await execute(head + Array(repeating: placeholders, count: chunk.count).joined(separator: ", ") + tail, chunk.flatMap { $0 })
             start += Self.rowsPerInsert
         }
+    }
+
+    public func appendPredictions(_ records: [PredictionLogRecord]) async throws(KeelError) {
+        try await insertRows(
+            "INSERT INTO prediction_log (at, model, version, arm, request_id, entity_id, record, features, encoded, outputs, score, label, latency_ms) VALUES ",
+            records.map { r in
+                [
+                    .date(r.at), .text(r.model), .text(r.version), .text(r.arm), .text(r.requestID), .text(r.entityID),
+                    .optional(r.record), .optional(r.features), .optional(r.encoded), .text(r.outputs), .optionalDouble(r.score),
+                    .optional(r.label), .double(r.latencyMs.isFinite ? r.latencyMs : 0),
+                ]
+            })
     }
 
     public func saveFeedback(_ records: [FeedbackRecord]) async throws(KeelError) {
@@ -131,41 +134,28 @@ extension SQLTransaction {
             if latest[r.predictionID] == nil { order.append(r.predictionID) }
             latest[r.predictionID] = r
         }
-        let unique = order.compactMap { latest[$0] }
-        var start = 0
-        while start < unique.count {
-            let chunk = unique[start..<min(start + Self.rowsPerInsert, unique.count)]
-            var args: [SQLValue] = []
-            for r in chunk {
-                args += [
+        try await insertRows(
+            """
+            INSERT INTO feedback (prediction_id, model, version, arm, entity_id, predicted_at, score, predicted_label, outputs, label,
+                label_value, label_at, received_at) VALUES 
+            """,
+            order.compactMap { latest[$0] }.map { r in
+                [
                     .int(r.predictionID), .text(r.model), .text(r.version), .text(r.arm), .text(r.entityID), .date(r.predictedAt),
                     .optionalDouble(r.score), .optional(r.predictedLabel), .text(r.outputs), .text(r.label), .optionalDouble(r.labelValue),
                     .date(r.labelAt), .date(r.receivedAt),
                 ]
-            }
-            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            try await execute(
-                """
-                INSERT INTO feedback (prediction_id, model, version, arm, entity_id, predicted_at, score, predicted_label, outputs, label,
-                    label_value, label_at, received_at) VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", "))
-                ON CONFLICT (prediction_id) DO UPDATE SET label = excluded.label, label_value = excluded.label_value,
-                    label_at = excluded.label_at, received_at = excluded.received_at
-                """, args)
-            start += Self.rowsPerInsert
-        }
+            },
+            tail: """
+             ON CONFLICT (prediction_id) DO UPDATE SET label = excluded.label, label_value = excluded.label_value,
+                label_at = excluded.label_at, received_at = excluded.received_at
+            """)
     }
 
     public func appendUnmatchedFeedback(_ records: [UnmatchedFeedbackRecord]) async throws(KeelError) {
-        var start = 0
-        while start < records.count {
-            let chunk = records[start..<min(start + Self.rowsPerInsert, records.count)]
-            var args: [SQLValue] = []
-            for r in chunk { args += [.text(r.model), .text(r.entityID), .text(r.label), .date(r.labelAt), .date(r.receivedAt)] }
-            try await execute(
-                "INSERT INTO feedback_unmatched (model, entity_id, label, label_at, received_at) VALUES "
-                    + Array(repeating: "(?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "), args)
-            start += Self.rowsPerInsert
-        }
+        try await insertRows(
+            "INSERT INTO feedback_unmatched (model, entity_id, label, label_at, received_at) VALUES ",
+            records.map { r in [.text(r.model), .text(r.entityID), .text(r.label), .date(r.labelAt), .date(r.receivedAt)] })
     }
 
     public func pruneMonitoring(olderThan: Date?, keepNewest: Int?) async throws(KeelError) -> Int {
