@@ -13,6 +13,8 @@ public final class ServedVersion: Sendable {
     public let metrics: VersionMetrics
     /// How monitoring reads this version's outputs.
     public let outputProfile: OutputProfile
+    /// The same, laid out for the prediction log once rather than per logged row.
+    public let logLayout: LogLayout
 
     init(modelName: String, version: String, model: any LoadedModel, config: ModelConfig, metrics: VersionMetrics, requestTimeout: Duration) {
         self.modelName = modelName
@@ -21,6 +23,7 @@ public final class ServedVersion: Sendable {
         self.config = config
         self.metrics = metrics
         outputProfile = OutputProfile.of(metadata: model.metadata, config: config, classLabels: config.labels ?? model.metadata.classLabels)
+        logLayout = LogLayout(profile: outputProfile)
         batcher = DynamicBatcher(
             model: model, maxBatchSize: config.maxBatchSize,
             maxQueueDelay: .microseconds(config.maxQueueDelayMicroseconds),

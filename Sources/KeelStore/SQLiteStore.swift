@@ -110,20 +110,37 @@ struct SQLiteSession: SQLSession {
 
     /// Runs one statement and returns its rows as arrays in column order (no dictionaries:
     /// the monitoring reads fetch up to a million rows).
+    /// The statement is stepped with SQLite's own calls (no GRDB row per result row), and text
+    /// is read straight out of SQLite's buffer into the value.
     static func fetchRows(_ db: Database, _ sql: String, _ arguments: [SQLValue]) throws -> [[SQLValue]] {
-        let cursor = try Row.fetchCursor(db, sql: sql, arguments: Self.arguments(arguments))
+        let statement = try db.cachedStatement(sql: sql)
+        try statement.setArguments(Self.arguments(arguments))
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        let columns = Int(sqlite3_column_count(handle))
         var out: [[SQLValue]] = []
-        while let row = try cursor.next() {
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+            }
             var values: [SQLValue] = []
-            values.reserveCapacity(row.count)
-            for i in 0..<row.count {
-                let value: DatabaseValue = row[i]
-                switch value.storage {
-                case .null: values.append(.null)
-                case .int64(let v): values.append(.int(v))
-                case .double(let v): values.append(.double(v))
-                case .string(let v): values.append(.text(v))
-                case .blob(let b): values.append(.text(String(decoding: b, as: UTF8.self)))
+            values.reserveCapacity(columns)
+            for i in 0..<Int32(columns) {
+                switch sqlite3_column_type(handle, i) {
+                case SQLITE_NULL: values.append(.null)
+                case SQLITE_INTEGER: values.append(.int(sqlite3_column_int64(handle, i)))
+                case SQLITE_FLOAT: values.append(.double(sqlite3_column_double(handle, i)))
+                default:
+                    // TEXT, or a BLOB read as UTF-8 text (as the GRDB path did).
+                    let bytes = sqlite3_column_blob(handle, i)
+                    let n = Int(max(0, sqlite3_column_bytes(handle, i)))
+                    if let bytes, n > 0 {
+                        values.append(.text(String(decoding: UnsafeRawBufferPointer(start: bytes, count: n), as: UTF8.self)))
+                    } else {
+                        values.append(.text(""))
+                    }
                 }
             }
             out.append(values)
@@ -146,47 +163,70 @@ struct SQLiteSession: SQLSession {
     }
 
     /// Prepares the statement once (GRDB's statement cache) and binds each row straight into
-    /// SQLite, without building GRDB's argument values.
+    /// SQLite, without building GRDB's argument values. A row's texts are laid end to end in
+    /// one buffer kept across rows and bound in place (SQLITE_STATIC: SQLite copies nothing),
+    /// valid until the row's step; every parameter is bound again for the next row and the
+    /// bindings are cleared at the end, so no binding outlives the buffer.
     func executeEach(_ sql: String, _ rows: [[SQLValue]]) async throws {
         guard !rows.isEmpty else { return }
         try await pool.writeWithoutTransaction { db in
             let statement = try db.cachedStatement(sql: sql)
             let handle = statement.sqliteStatement
             let parameters = Int(sqlite3_bind_parameter_count(handle))
+            var text: [UInt8] = []
+            text.reserveCapacity(1024)
+            var spans = [(start: Int, count: Int)?](repeating: nil, count: parameters)
+            defer {
+                sqlite3_reset(handle)
+                sqlite3_clear_bindings(handle)
+            }
             for row in rows {
                 guard row.count == parameters else {
                     throw KeelError(.internal, "a bulk statement got \(row.count) values for \(parameters) parameters")
                 }
-                // Every parameter is bound again below: a reset is enough between rows.
                 sqlite3_reset(handle)
+                text.removeAll(keepingCapacity: true)
                 for (i, value) in row.enumerated() {
                     let index = Int32(i + 1)
+                    spans[i] = nil
                     let code: Int32
                     switch value {
                     case .null: code = sqlite3_bind_null(handle, index)
                     case .int(let v): code = sqlite3_bind_int64(handle, index, v)
                     case .double(let v): code = sqlite3_bind_double(handle, index, v)
-                    case .text(var s):
-                        code = s.withUTF8 { bytes in
-                            guard let base = bytes.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, Self.transient) }
-                            return UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-                                sqlite3_bind_text(handle, index, $0, Int32(clamping: bytes.count), Self.transient)
-                            }
-                        }
+                    case .text(let s):
+                        spans[i] = (text.count, s.utf8.count)
+                        text.append(contentsOf: s.utf8)
+                        code = SQLITE_OK
                     }
                     guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "bind failed", sql: sql) }
                 }
-                let step = sqlite3_step(handle)
+                let step = try text.withUnsafeBufferPointer { buffer -> Int32 in
+                    for (i, span) in spans.enumerated() {
+                        guard let span else { continue }
+                        let index = Int32(i + 1)
+                        let code: Int32
+                        if span.count > 0, let base = buffer.baseAddress {
+                            code = UnsafeRawPointer(base + span.start).withMemoryRebound(to: CChar.self, capacity: span.count) {
+                                sqlite3_bind_text(handle, index, $0, Int32(clamping: span.count), Self.static)
+                            }
+                        } else {
+                            code = sqlite3_bind_text(handle, index, "", 0, Self.transient)
+                        }
+                        guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "bind failed", sql: sql) }
+                    }
+                    return sqlite3_step(handle)
+                }
                 guard step == SQLITE_DONE else {
                     let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
-                    sqlite3_reset(handle)
                     throw DatabaseError(resultCode: ResultCode(rawValue: step), message: message, sql: sql)
                 }
             }
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
         }
     }
+
+    /// SQLite reads the bytes in place until the next step (the caller keeps them alive).
+    private static var `static`: sqlite3_destructor_type? { nil }
 
     /// SQLite copies the bound bytes (they live only for the `withUTF8` call).
     private static var transient: sqlite3_destructor_type { unsafeBitCast(Int(-1), to: sqlite3_destructor_type.self) }

@@ -28,6 +28,8 @@ import Testing
     @Test func packedColumnsRoundTrip() {
         let floats: [Float] = [0, -1.5, .greatestFiniteMagnitude, .nan, 3e-39]
         let back = LogCodecs.unpackFloats(LogCodecs.packFloats(floats))
+        // The writer's in-place path for array slices writes the same text.
+        #expect(LogCodecs.packFloats(floats[1...]) == LogCodecs.packFloats(Array(floats.dropFirst())))
         #expect(back?.count == floats.count)
         #expect(zip(back ?? [], floats).allSatisfy { $0.bitPattern == $1.bitPattern })
         var columns = [[Double]](repeating: [], count: 5)
@@ -51,6 +53,7 @@ import Testing
             ["customer_id": "C-1", "age": 46, "plan": "b", "tv": "Yes", "visits": 3],
             ["customer_id": "C-2", "age": "46", "plan": 7, "tv": .null, "note": .object(["x": .array([1, true])])],
             ["age": 0.1, "plan": "a"],
+            ["plan": .string(String(repeating: "x", count: 70_000)), "tv": true, "visits": .number(.infinity)],
             [:],
         ]
         for record in records {
@@ -59,6 +62,19 @@ import Testing
             #expect(LogCodecs.record(features: features, extras: extras, schema: schema) == record)
         }
         #expect(LogCodecs.extras(records[0], schema: schema, fieldNames: names) == ["customer_id": "C-1"])
+        // The writer's one-pass packing (buffers reused across rows) gives the same split.
+        var packing = LogCodecs.RecordPacking(layout: LogLayout(profile: OutputProfile(task: .binary, schema: schema)))
+        for record in records + records.reversed() {
+            let (features, extrasText) = packing.pack(record)
+            #expect(features == LogCodecs.packFeatures(record, schema: schema))
+            let extras = try JSONParser.parse(Array(extrasText.utf8), errorCode: .invalidInput).objectValue
+            #expect(extras == LogCodecs.extras(record, schema: schema, fieldNames: names))
+            #expect(LogCodecs.record(features: features, extras: extras ?? [:], schema: schema) == record)
+        }
+        var plain = LogCodecs.RecordPacking(layout: LogLayout(profile: OutputProfile(task: .binary)))
+        let (none, whole) = plain.pack(records[1])
+        #expect(none == nil)
+        #expect(try JSONParser.parse(Array(whole.utf8), errorCode: .invalidInput).objectValue == records[1])
         #expect(LogCodecs.record(features: "not base64!", extras: ["id": "x"], schema: schema) == ["id": "x"])
     }
 }

@@ -10,32 +10,34 @@ enum Base64 {
     }()
 
     static func encode(_ bytes: [UInt8]) -> String {
-        let n = bytes.count
+        bytes.withUnsafeBytes { encode($0) }
+    }
+
+    static func encode(_ b: UnsafeRawBufferPointer) -> String {
+        let n = b.count
         let length = (n + 2) / 3 * 4
         guard length > 0 else { return "" }
-        return bytes.withUnsafeBufferPointer { b in
-            alphabet.withUnsafeBufferPointer { a in
-                String(unsafeUninitializedCapacity: length) { out in
-                    var i = 0, o = 0
-                    while i + 3 <= n {
-                        let v = UInt32(b[i]) << 16 | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2])
-                        out[o] = a[Int(v >> 18 & 63)]
-                        out[o + 1] = a[Int(v >> 12 & 63)]
-                        out[o + 2] = a[Int(v >> 6 & 63)]
-                        out[o + 3] = a[Int(v & 63)]
-                        i += 3
-                        o += 4
-                    }
-                    let rest = n - i
-                    if rest > 0 {
-                        let v = UInt32(b[i]) << 16 | (rest == 2 ? UInt32(b[i + 1]) << 8 : 0)
-                        out[o] = a[Int(v >> 18 & 63)]
-                        out[o + 1] = a[Int(v >> 12 & 63)]
-                        out[o + 2] = rest == 2 ? a[Int(v >> 6 & 63)] : UInt8(ascii: "=")
-                        out[o + 3] = UInt8(ascii: "=")
-                    }
-                    return length
+        return alphabet.withUnsafeBufferPointer { a in
+            String(unsafeUninitializedCapacity: length) { out in
+                var i = 0, o = 0
+                while i + 3 <= n {
+                    let v = UInt32(b[i]) << 16 | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2])
+                    out[o] = a[Int(v >> 18 & 63)]
+                    out[o + 1] = a[Int(v >> 12 & 63)]
+                    out[o + 2] = a[Int(v >> 6 & 63)]
+                    out[o + 3] = a[Int(v & 63)]
+                    i += 3
+                    o += 4
                 }
+                let rest = n - i
+                if rest > 0 {
+                    let v = UInt32(b[i]) << 16 | (rest == 2 ? UInt32(b[i + 1]) << 8 : 0)
+                    out[o] = a[Int(v >> 18 & 63)]
+                    out[o + 1] = a[Int(v >> 12 & 63)]
+                    out[o + 2] = rest == 2 ? a[Int(v >> 6 & 63)] : UInt8(ascii: "=")
+                    out[o + 3] = UInt8(ascii: "=")
+                }
+                return length
             }
         }
     }

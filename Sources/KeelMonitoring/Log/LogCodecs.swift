@@ -10,28 +10,101 @@ public enum LogCodecs {
     public static func packFeatures(_ record: [String: JSONValue], schema: FeatureSchema) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(schema.fields.count * 9)
-        for field in schema.fields {
-            let value = record[field.name]
-            switch field.kind {
-            case .number, .integer:
-                if case .number(let d)? = value, d.isFinite {
-                    out.append(1)
-                    withUnsafeBytes(of: d.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-                } else {
-                    out.append(0)
-                }
-            case .string, .indicator, .oneHot:
-                if let v = value, let s = DriftColumns.category(v) {
-                    let bytes = Array(s.utf8.prefix(1 << 16))
-                    out.append(2)
-                    withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { out.append(contentsOf: $0) }
-                    out.append(contentsOf: bytes)
-                } else {
-                    out.append(0)
-                }
-            }
-        }
+        for field in schema.fields { appendField(record[field.name], kind: field.kind, to: &out) }
         return Base64.encode(out)
+    }
+
+    /// Appends one field's packed value (tag 0 when missing or not packable); true when the
+    /// packing holds the value exactly (so the record need not carry it as an extra).
+    @discardableResult
+    static func appendField(_ value: JSONValue?, kind: FeatureSchema.Kind, to out: inout [UInt8]) -> Bool {
+        switch kind {
+        case .number, .integer:
+            if case .number(let d)? = value, d.isFinite {
+                out.append(1)
+                withUnsafeBytes(of: d.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+                return true
+            }
+            out.append(0)
+            return value == nil
+        case .string, .indicator, .oneHot:
+            if let v = value, let s = DriftColumns.category(v) {
+                var s = s
+                let exact: Bool = s.withUTF8 { utf8 in
+                    let n = min(utf8.count, 1 << 16)
+                    out.append(2)
+                    withUnsafeBytes(of: UInt32(n).littleEndian) { out.append(contentsOf: $0) }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[0..<n]))
+                    return n == utf8.count
+                }
+                if case .string = v { return exact }
+                return false
+            }
+            out.append(0)
+            return value == nil
+        }
+    }
+
+    /// Packs records of one version with buffers kept across rows: each record is walked once
+    /// (one hash per key), giving its packed schema fields and, as a JSON object, the keys the
+    /// packing does not hold exactly — the same split as `packFeatures` and `extras`.
+    public struct RecordPacking {
+        let fields: [FeatureSchema.Field]
+        let hasSchema: Bool
+        let fieldIndex: [String: Int]
+        /// Whether each field name maps to its own index (no repeated names).
+        let distinct: Bool
+        var slots: [JSONValue?]
+        var bytes: [UInt8] = []
+        var extras = JSONWriter(capacity: 64)
+        var first = true
+
+        public init(layout: LogLayout) {
+            fields = layout.profile.schema?.fields ?? []
+            hasSchema = layout.profile.schema != nil
+            fieldIndex = layout.fieldIndex
+            distinct = fieldIndex.count == fields.count
+            slots = [JSONValue?](repeating: nil, count: fields.count)
+            bytes.reserveCapacity(fields.count * 9)
+        }
+
+        /// The packed fields (nil without a schema) and the JSON of everything else.
+        public mutating func pack(_ record: [String: JSONValue]) -> (features: String?, extras: String) {
+            extras.removeAll()
+            guard hasSchema else {
+                extras.unsortedObject(record)
+                return (nil, String(decoding: extras.bytes, as: UTF8.self))
+            }
+            extras.raw("{")
+            first = true
+            bytes.removeAll(keepingCapacity: true)
+            if distinct {
+                for (key, value) in record {
+                    if let k = fieldIndex[key] { slots[k] = value } else { add(key, value) }
+                }
+                for k in fields.indices {
+                    let value = slots[k]
+                    slots[k] = nil
+                    if !LogCodecs.appendField(value, kind: fields[k].kind, to: &bytes), let value { add(fields[k].name, value) }
+                }
+            } else {
+                for field in fields {
+                    let value = record[field.name]
+                    if !LogCodecs.appendField(value, kind: field.kind, to: &bytes), let value { add(field.name, value) }
+                }
+                for (key, value) in record where fieldIndex[key] == nil { add(key, value) }
+            }
+            extras.raw("}")
+            return (Base64.encode(bytes), String(decoding: extras.bytes, as: UTF8.self))
+        }
+
+        private mutating func add(_ key: String, _ value: JSONValue) {
+            if !first { extras.raw(",") }
+            first = false
+            extras.string(key)
+            extras.raw(":")
+            extras.value(value)
+        }
     }
 
     /// The keys of a record that `packFeatures` does not hold exactly — fields outside the
@@ -156,6 +229,14 @@ public enum LogCodecs {
             }
             return true
         } ?? false
+    }
+
+    public static func packFloats(_ values: ArraySlice<Float>) -> String {
+        #if _endian(little)
+        return values.withUnsafeBytes { Base64.encode($0) }
+        #else
+        return packFloats(Array(values))
+        #endif
     }
 
     public static func packFloats<C: Collection>(_ values: C) -> String where C.Element == Float {

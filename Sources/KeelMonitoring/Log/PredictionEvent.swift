@@ -17,11 +17,13 @@ public struct PredictionEvent: Sendable {
     public var inputs: [String: Tensor]
     public var outputs: [String: Tensor]
     public var latencyMs: Double
-    public var profile: OutputProfile
+    /// How the version's rows are written (shared by all its events).
+    public var layout: LogLayout
+    public var profile: OutputProfile { layout.profile }
 
     public init(
         at: Date = Date(), model: String, version: String, arm: String = "stable", requestID: String, entityIDs: [String]? = nil,
-        records: [[String: JSONValue]]? = nil, inputs: [String: Tensor], outputs: [String: Tensor], latencyMs: Double, profile: OutputProfile
+        records: [[String: JSONValue]]? = nil, inputs: [String: Tensor], outputs: [String: Tensor], latencyMs: Double, layout: LogLayout
     ) {
         self.at = at
         self.model = model
@@ -33,7 +35,17 @@ public struct PredictionEvent: Sendable {
         self.inputs = inputs
         self.outputs = outputs
         self.latencyMs = latencyMs
-        self.profile = profile
+        self.layout = layout
+    }
+
+    /// An event with a layout of its own (tests, benchmarks); serving passes the version's.
+    public init(
+        at: Date = Date(), model: String, version: String, arm: String = "stable", requestID: String, entityIDs: [String]? = nil,
+        records: [[String: JSONValue]]? = nil, inputs: [String: Tensor], outputs: [String: Tensor], latencyMs: Double, profile: OutputProfile
+    ) {
+        self.init(
+            at: at, model: model, version: version, arm: arm, requestID: requestID, entityIDs: entityIDs, records: records,
+            inputs: inputs, outputs: outputs, latencyMs: latencyMs, layout: LogLayout(profile: profile))
     }
 
     /// Rows in the request (the first dimension of its outputs, or of its records).

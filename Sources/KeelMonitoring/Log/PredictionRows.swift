@@ -2,12 +2,15 @@ import Foundation
 import KeelCore
 import KeelStore
 
-/// Turns one answered request into prediction log rows (on the writer's task).
+/// Turns one answered request into prediction log rows (on the writer's task). Every logged
+/// row is paid for by the server's throughput, so buffers are reused across an event's rows
+/// and a record is walked once.
 public enum PredictionRows {
     public static func records(_ e: PredictionEvent) -> [PredictionLogRecord] {
         let n = e.rows
         guard n > 0 else { return [] }
-        let p = e.profile
+        let layout = e.layout
+        let p = layout.profile
         let probabilities = p.probabilities.flatMap { e.outputs[$0] }.flatMap { t -> (values: [Float], classes: Int)? in
             guard let f = t.floats, t.shape.count == 2, t.shape[0] == n, t.shape[1] >= 1 else { return nil }
             return (f, t.shape[1])
@@ -20,19 +23,20 @@ public enum PredictionRows {
             guard let f = t.floats, t.shape.count == 2, t.shape[0] == n else { return nil }
             return (f, t.shape[1])
         }
-        let fieldNames = Set(p.schema?.fields.map(\.name) ?? [])
+        let labels = probabilities.map { layout.labels(classes: $0.classes) } ?? []
         var out: [PredictionLogRecord] = []
         out.reserveCapacity(n)
+        var w = JSONWriter(capacity: 96)
+        var packing = LogCodecs.RecordPacking(layout: layout)
         for r in 0..<n {
             var score: Double?
             var label: String?
-            var w = JSONWriter(capacity: 96)
+            w.removeAll()
             if let (f, c) = probabilities {
                 let row = f[(r * c)..<((r + 1) * c)]
                 var best = 0
                 for k in 1..<max(c, 1) where row[row.startIndex + k] > row[row.startIndex + best] { best = k }
                 if c == 2 { best = row[row.startIndex + 1] > 0.5 ? 1 : 0 }
-                let labels = p.classLabels.count == c ? p.classLabels : (0..<c).map(String.init)
                 let positive = min(max(p.positiveClass, 0), c - 1)
                 score = Double(c == 2 ? row[row.startIndex + positive] : row[row.startIndex + best])
                 label = labels[best]
@@ -63,14 +67,7 @@ public enum PredictionRows {
                 // With a schema the record is logged as its packed fields plus, as JSON, only
                 // the keys the packing does not hold (the id field, passthrough columns): a
                 // third of the bytes, rebuilt on read. The log needs no canonical key order.
-                var rw = JSONWriter(capacity: 64)
-                if let schema = p.schema {
-                    features = LogCodecs.packFeatures(records[r], schema: schema)
-                    rw.unsortedObject(LogCodecs.extras(records[r], schema: schema, fieldNames: fieldNames))
-                } else {
-                    rw.unsortedObject(records[r])
-                }
-                recordText = String(decoding: rw.bytes, as: UTF8.self)
+                (features, recordText) = packing.pack(records[r])
             }
             let entity = e.entityIDs.flatMap { r < $0.count ? $0[r] : nil } ?? "\(e.requestID):\(r)"
             out.append(PredictionLogRecord(

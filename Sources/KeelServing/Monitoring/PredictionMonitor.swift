@@ -36,6 +36,6 @@ public final class PredictionMonitor: Sendable {
         let (s, atto) = (ContinuousClock.now - started).components
         writer.submit(PredictionEvent(
             model: served.modelName, version: served.version, arm: arm, requestID: requestID, entityIDs: entityIDs, records: records,
-            inputs: inputs, outputs: outputs, latencyMs: (Double(s) + Double(atto) / 1e18) * 1000, profile: served.outputProfile))
+            inputs: inputs, outputs: outputs, latencyMs: (Double(s) + Double(atto) / 1e18) * 1000, layout: served.logLayout))
     }
 }
