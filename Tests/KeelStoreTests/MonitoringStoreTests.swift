@@ -30,6 +30,37 @@ import Testing
         #expect(signals.count == 50)
     }
 
+    /// Paging a version's signals gives exactly its rows, newest first, with `since` applied,
+    /// whether the version holds most of the log (SQLite walks the table in id order) or a
+    /// small share of it (read through the index).
+    @Test(arguments: StoreKind.enabled) func signalsPageExactlyOverMixedVersions(_ kind: StoreKind) async throws {
+        let store = try await TestStores.make(kind)
+        // Version "a" holds 9 rows in 10, "b" one in 10, then a stretch of "b" alone.
+        let versions = (0..<400).map { $0 < 300 ? ($0 % 10 == 3 ? "b" : "a") : "b" }
+        let rows = versions.enumerated().map { Self.prediction("e\($0.offset)", at: Double(1000 + $0.offset), version: $0.element, score: Double($0.offset)) }
+        try await store.write { tx throws(KeelError) in try await tx.appendPredictions(rows) }
+        for version in ["a", "b"] {
+            for since in [nil, 1150.0] {
+                for pageSize in [7, 40, 1000] {
+                    var got: [Double] = []
+                    var before: Int64?
+                    while true {
+                        let page = try await store.read { db throws(KeelError) in
+                            try await db.predictionSignals(
+                                model: "churn", version: version, since: since.map { Date(timeIntervalSince1970: $0) }, beforeID: before, limit: pageSize)
+                        }
+                        #expect(page.count <= pageSize)
+                        got += page.compactMap(\.score)
+                        guard page.count == pageSize, let last = page.last else { break }
+                        before = last.id
+                    }
+                    let want = versions.enumerated().filter { $0.element == version && Double(1000 + $0.offset) >= (since ?? 0) }.map { Double($0.offset) }.reversed()
+                    #expect(got == Array(want), "version \(version) since \(since.map { "\($0)" } ?? "-") page \(pageSize)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: StoreKind.enabled) func feedbackJoinsAndReplaces(_ kind: StoreKind) async throws {
         let store = try await TestStores.make(kind)
         try await store.write { tx throws(KeelError) in

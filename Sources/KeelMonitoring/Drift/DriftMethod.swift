@@ -69,7 +69,7 @@ public enum ColumnSample: Sendable, Equatable {
 
     /// Numbers in ascending order (categories unchanged).
     public var sorted: ColumnSample {
-        if case .numerical(let v) = self { return .numerical(v.sorted()) }
+        if case .numerical(let v) = self { return .numerical(RadixSort.sorted(v)) }
         return self
     }
 

@@ -95,7 +95,7 @@ public enum DriftTest {
                 if v != last { count += 1; last = v }
             }
             return count
-        case (.categorical(let x), .categorical(let y)): return Set(x).union(y).count
+        case (.categorical(let x), .categorical(let y)): return categoryTally(x, y).keys.count
         default: return Set(labels(a)).union(labels(b)).count
         }
     }
@@ -111,12 +111,78 @@ public enum DriftTest {
     static func counts(_ reference: ColumnSample, _ current: ColumnSample) -> (keys: Int, reference: [Int], current: [Int]) {
         switch (reference, current) {
         case (.numerical(let r), .numerical(let c)):
-            let (_, rc, cc) = tally(r, c)
+            let (_, rc, cc) = isAscending(r) && isAscending(c) ? sortedTally(r, c) : tally(r, c)
             return (rc.count, rc, cc)
+        case (.categorical(let r), .categorical(let c)):
+            let t = categoryTally(r, c)
+            return (t.keys.count, t.reference, t.current)
         default:
             let (_, rc, cc) = tally(labels(reference), labels(current))
             return (rc.count, rc, cc)
         }
+    }
+
+    /// `tally` of two ascending samples by merging their runs of equal values (no hashing:
+    /// windows are sorted in `column`, and a million-row column is tallied per test).
+    static func sortedTally(_ r: [Double], _ c: [Double]) -> ([Double], [Int], [Int]) {
+        var keys: [Double] = [], rc: [Int] = [], cc: [Int] = []
+        var i = 0, j = 0
+        while i < r.count || j < c.count {
+            let fromR = j >= c.count || (i < r.count && r[i] <= c[j])
+            let v = fromR ? r[i] : c[j]
+            var a = 0, b = 0
+            while i < r.count, r[i] == v { a += 1; i += 1 }
+            while j < c.count, c[j] == v { b += 1; j += 1 }
+            // A value equal to nothing (NaN) still moves the merge on, as its own key.
+            if a == 0, b == 0 {
+                if fromR { a = 1; i += 1 } else { b = 1; j += 1 }
+            }
+            keys.append(v)
+            rc.append(a)
+            cc.append(b)
+        }
+        return (keys, rc, cc)
+    }
+
+    /// `tally` for categories, which repeat heavily: each value is first compared with the
+    /// last one seen and the few distinct ones so far (equal small strings compare in a word or
+    /// two), and only a column with many categories falls back to hashing.
+    static func categoryTally(_ r: [String], _ c: [String]) -> (keys: [String], reference: [Int], current: [Int]) {
+        var keys: [String] = []
+        var counts: [(r: Int, c: Int)] = []
+        var index: [String: Int]?
+        var last = -1
+        func slot(_ v: String) -> Int {
+            if last >= 0, keys[last] == v { return last }
+            if let index {
+                if let k = index[v] { last = k; return k }
+            } else if let k = keys.firstIndex(of: v) {
+                last = k
+                return k
+            }
+            keys.append(v)
+            counts.append((0, 0))
+            last = keys.count - 1
+            if index != nil {
+                index?[v] = last
+            } else if keys.count > 32 {
+                index = Dictionary(keys.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+            }
+            return last
+        }
+        for v in r { counts[slot(v)].r += 1 }
+        for v in c { counts[slot(v)].c += 1 }
+        let order = keys.indices.sorted { keys[$0] < keys[$1] }
+        return (order.map { keys[$0] }, order.map { counts[$0].r }, order.map { counts[$0].c })
+    }
+
+    static func isAscending(_ v: [Double]) -> Bool {
+        var k = 1
+        while k < v.count {
+            if !(v[k - 1] <= v[k]) { return false }
+            k += 1
+        }
+        return true
     }
 
     static func tally<T: Hashable & Comparable>(_ r: [T], _ c: [T]) -> ([T], [Int], [Int]) {

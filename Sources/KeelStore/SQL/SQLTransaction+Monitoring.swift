@@ -29,15 +29,41 @@ extension SQLTransaction {
     }
 
     public func predictionSignals(model: String, version: String, since: Date?, beforeID: Int64?, limit: Int) async throws(KeelError) -> [PredictionSignal] {
+        let limit = max(0, min(limit, 1_000_000))
+        let columns = ["id", "features", "encoded", "score"]
+        func signals(_ rows: [[SQLValue]]) -> [PredictionSignal] {
+            rows.map { r in PredictionSignal(id: r[0].int ?? 0, features: r[1].text, encoded: r[2].text, score: r[3].double) }
+        }
+        if dialect == .sqlite, limit > 0, let span = try await signalSpan(model: model, version: version, beforeID: beforeID, limit: limit),
+           span.high - span.low < 2 * Int64(limit) {
+            // The version holds most rows of the page's id range: walk the table in id order
+            // over that range (`+` keeps SQLite off the indexes) rather than look every row
+            // up from the index, which costs a B-tree search per row.
+            var sql = "SELECT id, features, encoded, score FROM prediction_log WHERE id >= ? AND id <= ? AND +model = ? AND +version = ?"
+            var args: [SQLValue] = [.int(span.low), .int(span.high), .text(model), .text(version)]
+            if let since { sql += " AND at >= ?"; args.append(.date(since)) }
+            sql += " ORDER BY id DESC"
+            return signals(try await queryRows(sql, args, columns: columns))
+        }
         var sql = "SELECT id, features, encoded, score FROM prediction_log WHERE model = ? AND version = ?"
         var args: [SQLValue] = [.text(model), .text(version)]
         if let since { sql += " AND at >= ?"; args.append(.date(since)) }
         if let beforeID { sql += " AND id < ?"; args.append(.int(beforeID)) }
         sql += " ORDER BY id DESC LIMIT ?"
-        args.append(.int(Int64(max(0, min(limit, 1_000_000)))))
-        return try await queryRows(sql, args, columns: ["id", "features", "encoded", "score"]).map { r in
-            PredictionSignal(id: r[0].int ?? 0, features: r[1].text, encoded: r[2].text, score: r[3].double)
-        }
+        args.append(.int(Int64(limit)))
+        return signals(try await queryRows(sql, args, columns: columns))
+    }
+
+    /// The ids of the newest and the `limit`-th newest row of a version before `beforeID`,
+    /// read from the (model, version, id) index alone; nil when fewer rows remain.
+    private func signalSpan(model: String, version: String, beforeID: Int64?, limit: Int) async throws(KeelError) -> (low: Int64, high: Int64)? {
+        var filter = " FROM prediction_log WHERE model = ? AND version = ?"
+        var args: [SQLValue] = [.text(model), .text(version)]
+        if let beforeID { filter += " AND id < ?"; args.append(.int(beforeID)) }
+        guard let high = try await queryRows("SELECT id" + filter + " ORDER BY id DESC LIMIT 1", args, columns: ["id"]).first?.first?.int,
+              let low = try await queryRows("SELECT id" + filter + " ORDER BY id DESC LIMIT 1 OFFSET ?", args + [.int(Int64(limit - 1))], columns: ["id"]).first?.first?.int
+        else { return nil }
+        return (low, high)
     }
 
     public func labelledPredictions(model: String, version: String, since: Date?, beforeID: Int64?, limit: Int, withOutputs: Bool) async throws(KeelError) -> [FeedbackRecord] {
