@@ -51,9 +51,8 @@ public enum LogCodecs {
     public struct RecordPacking {
         let fields: [FeatureSchema.Field]
         let hasSchema: Bool
+        /// Field name → index (a schema names each field once).
         let fieldIndex: [String: Int]
-        /// Whether each field name maps to its own index (no repeated names).
-        let distinct: Bool
         var slots: [JSONValue?]
         var bytes: [UInt8] = []
         var extras = JSONWriter(capacity: 64)
@@ -63,7 +62,6 @@ public enum LogCodecs {
             fields = layout.profile.schema?.fields ?? []
             hasSchema = layout.profile.schema != nil
             fieldIndex = layout.fieldIndex
-            distinct = fieldIndex.count == fields.count
             slots = [JSONValue?](repeating: nil, count: fields.count)
             bytes.reserveCapacity(fields.count * 9)
         }
@@ -78,21 +76,13 @@ public enum LogCodecs {
             extras.raw("{")
             first = true
             bytes.removeAll(keepingCapacity: true)
-            if distinct {
-                for (key, value) in record {
-                    if let k = fieldIndex[key] { slots[k] = value } else { add(key, value) }
-                }
-                for k in fields.indices {
-                    let value = slots[k]
-                    slots[k] = nil
-                    if !LogCodecs.appendField(value, kind: fields[k].kind, to: &bytes), let value { add(fields[k].name, value) }
-                }
-            } else {
-                for field in fields {
-                    let value = record[field.name]
-                    if !LogCodecs.appendField(value, kind: field.kind, to: &bytes), let value { add(field.name, value) }
-                }
-                for (key, value) in record where fieldIndex[key] == nil { add(key, value) }
+            for (key, value) in record {
+                if let k = fieldIndex[key] { slots[k] = value } else { add(key, value) }
+            }
+            for k in fields.indices {
+                let value = slots[k]
+                slots[k] = nil
+                if !LogCodecs.appendField(value, kind: fields[k].kind, to: &bytes), let value { add(fields[k].name, value) }
             }
             extras.raw("}")
             return (Base64.encode(bytes), String(decoding: extras.bytes, as: UTF8.self))
@@ -112,18 +102,12 @@ public enum LogCodecs {
     /// the field's — so that `record(features:extras:schema:)` gives back the record as sent.
     public static func extras(_ record: [String: JSONValue], schema: FeatureSchema, fieldNames: Set<String>) -> [String: JSONValue] {
         var out: [String: JSONValue] = [:]
+        var scratch: [UInt8] = []
         var held = 0
         for field in schema.fields {
             guard let value = record[field.name] else { continue }
             held += 1
-            switch (field.kind, value) {
-            case (.number, .number(let d)), (.integer, .number(let d)):
-                if !d.isFinite { out[field.name] = value }
-            case (.string, .string(let s)), (.indicator, .string(let s)), (.oneHot, .string(let s)):
-                if s.utf8.count > 1 << 16 { out[field.name] = value }
-            default:
-                out[field.name] = value
-            }
+            if !appendField(value, kind: field.kind, to: &scratch) { out[field.name] = value }
         }
         if held < record.count {
             for (key, value) in record where !fieldNames.contains(key) { out[key] = value }
