@@ -12,6 +12,8 @@ public struct Registry: Sendable {
 
     /// The alias whose moves are gated.
     public static let production = "production"
+    /// The alias of the version a rollout is testing; only rollouts move it.
+    public static let candidate = "candidate"
 
     public init(store: any Store, artifacts: ArtifactStore) {
         self.store = store

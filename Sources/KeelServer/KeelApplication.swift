@@ -20,7 +20,7 @@ public enum KeelApplication {
     /// mounted and API keys are checked. Without one, routes that need a key are closed.
     public static func build(
         manager: ModelManager, configuration: ServerConfiguration, registry: Registry? = nil, monitor: PredictionMonitor? = nil,
-        logger: Logger = Logger(label: "keel.http")
+        deploymentRouter: DeploymentRouter = DeploymentRouter(), logger: Logger = Logger(label: "keel.http")
     ) -> KeelRouter {
         let router = Router(context: KeelRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -30,10 +30,11 @@ public enum KeelApplication {
         let guardian = AccessGuard(
             keys: registry?.keys, inferenceRequiresKey: configuration.inferenceRequiresKey, metrics: manager.metrics, logger: logger)
         let routes = KeelRoutes(router: router, guardian: guardian)
-        let service = InferenceService(manager: manager, monitor: monitor)
+        let service = InferenceService(manager: manager, monitor: monitor, router: deploymentRouter)
         if let registry {
             ModelRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes, loadTimeout: configuration.loadTimeout).register(on: routes)
             AccessRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
+            RolloutRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
             MonitoringRoutes(
                 service: MonitoringService(store: registry.store, manager: manager, registry: registry), registry: registry,
                 maxBodyBytes: configuration.maxBodyBytes
@@ -77,7 +78,10 @@ public enum KeelApplication {
         monitoring: MonitoringRuntime? = nil
     ) -> some ApplicationProtocol {
         Application(
-            router: build(manager: manager, configuration: configuration, registry: follower?.registry, monitor: monitoring?.monitor, logger: logger).router,
+            router: build(
+                manager: manager, configuration: configuration, registry: follower?.registry, monitor: monitoring?.monitor,
+                deploymentRouter: monitoring?.router ?? DeploymentRouter(), logger: logger
+            ).router,
             server: server(configuration),
             configuration: applicationConfiguration(configuration, logger: logger),
             services: [ModelLoadingService(manager: manager, follower: follower)] + (monitoring?.services ?? []),

@@ -17,29 +17,43 @@ public struct RequestOrigin: Sendable {
 }
 
 /// Inference for every protocol (REST v2, records, and later gRPC, batch jobs, streams): finds
-/// the version that serves the request, runs it through that version's batcher, and hands the
-/// answer to the prediction log afterwards. Protocol decoding and encoding stay with callers.
+/// the version that serves the request — through the deployment router while a rollout runs —
+/// runs it through that version's batcher, and hands the answer to the prediction log
+/// afterwards. Protocol decoding and encoding stay with callers.
 public final class InferenceService: Sendable {
     public let manager: ModelManager
     public let monitor: PredictionMonitor?
+    public let router: DeploymentRouter
 
-    public init(manager: ModelManager, monitor: PredictionMonitor? = nil) {
+    public init(manager: ModelManager, monitor: PredictionMonitor? = nil, router: DeploymentRouter = DeploymentRouter()) {
         self.manager = manager
         self.monitor = monitor
+        self.router = router
     }
 
-    /// A v2 request: its requested outputs (all when none), in the model's order.
+    /// The version serving a request that names none: the candidate for the rollout's share
+    /// (when it is loaded), else the stable one. A named version or alias is served as asked.
+    func route(_ model: String, version: String?, key: @autoclosure () -> String) throws(KeelError) -> (served: ServedVersion, arm: DeploymentArm) {
+        if version == nil, let split = router.split(for: model), router.arm(split, key: key()) == .canary,
+           let candidate = manager.served(model, version: split.candidate) {
+            return (candidate, .canary)
+        }
+        return (try manager.resolve(model, version: version), .stable)
+    }
+
+    /// A v2 request: its requested outputs (all when none), in the model's order. A rollout
+    /// routes it as a whole, by its first entity id or else its request id.
     public func infer(model: String, version: String?, request: InferenceRequest, origin: RequestOrigin) async throws(KeelError) -> (response: InferenceResponse, served: ServedVersion) {
-        let served = try manager.resolve(model, version: version)
+        let inputs = request.tensorsByName
+        let entities = try Self.entityIDs(request, rows: inputs.values.first?.shape.first ?? 0) ?? origin.entityIDs
+        let (served, arm) = try route(model, version: version, key: entities?.first ?? origin.requestID)
         let known = Set(served.metadata.outputs.map(\.name))
         for output in request.outputs where !known.contains(output.name) {
             throw KeelError.invalidInput("unknown output '\(output.name)'; model '\(model)' outputs \(served.metadata.outputs.map { "'\($0.name)'" }.joined(separator: ", "))")
         }
-        let inputs = request.tensorsByName
-        let entities = try Self.entityIDs(request, rows: inputs.values.first?.shape.first ?? 0) ?? origin.entityIDs
         let outputs = try await served.infer(inputs)
         monitor?.record(
-            served, arm: "stable", requestID: origin.requestID, entityIDs: entities, records: nil, inputs: inputs, outputs: outputs,
+            served, arm: arm.rawValue, requestID: origin.requestID, entityIDs: entities, records: nil, inputs: inputs, outputs: outputs,
             started: origin.started)
         let wanted = request.outputs.isEmpty ? nil : Set(request.outputs.map(\.name))
         var named: [NamedTensor] = []
@@ -50,8 +64,39 @@ public final class InferenceService: Sendable {
     }
 
     /// Records through the version's feature schema; returns the records API response body.
+    /// While a rollout runs each record is routed on its own (by its id field, else its
+    /// position) and each prediction names its version.
     public func predict(model: String, version: String?, records: [[String: JSONValue]], origin: RequestOrigin) async throws(KeelError) -> [UInt8] {
-        let served = try manager.resolve(model, version: version)
+        guard version == nil, let split = router.split(for: model), let candidate = manager.served(model, version: split.candidate) else {
+            let served = try manager.resolve(model, version: version)
+            let outputs = try await run(served, records: records, rows: nil, arm: .stable, origin: origin)
+            return try RecordPredictor.encode(served, records: records, outputs: outputs)
+        }
+        let stable = try manager.resolve(model)
+        let idField = stable.config.idField
+        var canaryRows: [Int] = []
+        var stableRows: [Int] = []
+        for (row, record) in records.enumerated() {
+            let key = idField.flatMap { record[$0].flatMap(Self.entityText) } ?? "\(origin.requestID):\(row)"
+            if router.arm(split, key: key) == .canary { canaryRows.append(row) } else { stableRows.append(row) }
+        }
+        if canaryRows.isEmpty || stableRows.isEmpty {
+            let (served, arm) = canaryRows.isEmpty ? (stable, DeploymentArm.stable) : (candidate, .canary)
+            let outputs = try await run(served, records: records, rows: nil, arm: arm, origin: origin)
+            return try RecordPredictor.encode(served, records: records, outputs: outputs, perRowVersion: true)
+        }
+        var parts: [RecordPredictor.Part] = []
+        for (served, rows, arm) in [(stable, stableRows, DeploymentArm.stable), (candidate, canaryRows, .canary)] {
+            let subset = rows.map { records[$0] }
+            let outputs = try await run(served, records: subset, rows: rows, arm: arm, origin: origin)
+            parts.append(RecordPredictor.Part(served: served, rows: rows, records: subset, outputs: outputs))
+        }
+        return try RecordPredictor.encodeMixed(model: model, parts: parts, count: records.count)
+    }
+
+    /// Encodes records through `served`'s schema, infers and logs them; `rows` are the records'
+    /// positions in the request when it was split (for their default entity ids).
+    private func run(_ served: ServedVersion, records: [[String: JSONValue]], rows: [Int]?, arm: DeploymentArm, origin: RequestOrigin) async throws(KeelError) -> [String: Tensor] {
         guard let schema = served.config.featureSchema else {
             throw .invalidInput("model '\(served.modelName)' has no feature schema in its config.yaml, so it cannot take records; use the v2 infer endpoint")
         }
@@ -59,16 +104,15 @@ public final class InferenceService: Sendable {
         let outputs = try await served.infer(inputs)
         if let monitor {
             let idField = served.config.idField
-            let entities: [String]? = idField.map { field in
-                records.enumerated().map { row, record in
-                    record[field].flatMap(Self.entityText) ?? "\(origin.requestID):\(row)"
-                }
+            // Without an id field the default ids name the rows' places in the whole request.
+            let entities: [String]? = idField == nil && rows == nil ? nil : records.enumerated().map { i, record in
+                idField.flatMap { record[$0].flatMap(Self.entityText) } ?? "\(origin.requestID):\(rows.map { $0[i] } ?? i)"
             }
             monitor.record(
-                served, arm: "stable", requestID: origin.requestID, entityIDs: entities, records: records, inputs: inputs, outputs: outputs,
+                served, arm: arm.rawValue, requestID: origin.requestID, entityIDs: entities, records: records, inputs: inputs, outputs: outputs,
                 started: origin.started)
         }
-        return try RecordPredictor.encode(served, records: records, outputs: outputs)
+        return outputs
     }
 
     /// `parameters.entity_ids` of a v2 request: one string (or integer) per row.

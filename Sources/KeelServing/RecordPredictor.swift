@@ -37,38 +37,49 @@ public enum RecordPredictor {
         return try encode(served, records: records, outputs: outputs)
     }
 
-    /// Starts one prediction object, echoing the record's id field first when configured.
-    private static func openPrediction(_ w: inout JSONWriter, idField: String?, record: [String: JSONValue]) {
-        w.raw("{")
-        if let idField, let id = record[idField] {
-            w.string(idField)
-            w.raw(":")
-            w.value(id)
-            w.raw(",")
-        }
-    }
+    /// Writes prediction objects of one version's answer, row by row.
+    struct RowEncoder {
+        let served: ServedVersion
+        let idField: String?
+        let probabilities: (values: [Float], classes: Int, labels: [String], positive: Int)?
+        let values: (values: [Float], width: Int)?
 
-    static func encode(_ served: ServedVersion, records: [[String: JSONValue]], outputs: [String: Tensor]) throws(KeelError) -> [UInt8] {
-        let n = records.count
-        let signatures = served.metadata.outputs
-        // The probability matrix: FP32 [N, C]; the label vector: INT64/BYTES [N].
-        let probabilities = signatures.lazy.compactMap { outputs[$0.name] }
-            .first { $0.dataType == .fp32 && $0.shape.count == 2 && $0.shape[0] == n && $0.shape[1] >= 2 }
-        var w = JSONWriter(capacity: 128 + n * 160)
-        w.raw("{\"model_name\":")
-        w.string(served.modelName)
-        w.raw(",\"model_version\":")
-        w.string(served.version)
-        w.raw(",\"predictions\":[")
-        let idField = served.config.idField
-        if let probabilities, let p = probabilities.floats {
-            let classes = probabilities.shape[1]
-            var labels = served.classLabels
-            if labels.count != classes { labels = (0..<classes).map(String.init) }
-            let positive = max(0, min(served.config.positiveClass ?? (classes - 1), classes - 1))
-            for r in 0..<n {
-                if r > 0 { w.raw(",") }
-                openPrediction(&w, idField: idField, record: records[r])
+        init(_ served: ServedVersion, rows n: Int, outputs: [String: Tensor]) throws(KeelError) {
+            self.served = served
+            idField = served.config.idField
+            let signatures = served.metadata.outputs
+            // The probability matrix: FP32 [N, C]; the label vector: INT64/BYTES [N].
+            if let t = signatures.lazy.compactMap({ outputs[$0.name] })
+                .first(where: { $0.dataType == .fp32 && $0.shape.count == 2 && $0.shape[0] == n && $0.shape[1] >= 2 }), let p = t.floats {
+                let classes = t.shape[1]
+                var labels = served.classLabels
+                if labels.count != classes { labels = (0..<classes).map(String.init) }
+                probabilities = (p, classes, labels, max(0, min(served.config.positiveClass ?? (classes - 1), classes - 1)))
+                values = nil
+            } else if let t = signatures.lazy.compactMap({ outputs[$0.name] }).first(where: { $0.dataType == .fp32 && $0.shape.first == n }),
+                      let v = t.floats {
+                probabilities = nil
+                values = (v, max(1, t.count / max(n, 1)))
+            } else {
+                throw KeelError(.internal, "model '\(served.modelName)' produced no FP32 output the records API can report")
+            }
+        }
+
+        /// One prediction object; `version` adds the row's own `model_version` (rollouts).
+        func write(_ w: inout JSONWriter, row r: Int, record: [String: JSONValue], version: String?) {
+            w.raw("{")
+            if let idField, let id = record[idField] {
+                w.string(idField)
+                w.raw(":")
+                w.value(id)
+                w.raw(",")
+            }
+            if let version {
+                w.raw("\"model_version\":")
+                w.string(version)
+                w.raw(",")
+            }
+            if let (p, classes, labels, positive) = probabilities {
                 var best = 0
                 for k in 1..<classes where p[r * classes + k] > p[r * classes + best] { best = k }
                 if classes == 2 { best = p[r * 2 + 1] > 0.5 ? 1 : 0 }
@@ -89,13 +100,7 @@ public enum RecordPredictor {
                     w.number(p[r * classes + k])
                 }
                 w.raw("}}")
-            }
-        } else if let values = signatures.lazy.compactMap({ outputs[$0.name] }).first(where: { $0.dataType == .fp32 && $0.shape.first == n }),
-                  let v = values.floats {
-            let width = max(1, values.count / max(n, 1))
-            for r in 0..<n {
-                if r > 0 { w.raw(",") }
-                openPrediction(&w, idField: idField, record: records[r])
+            } else if let (v, width) = values {
                 w.raw("\"prediction\":")
                 if width == 1 {
                     w.number(v[r])
@@ -104,8 +109,54 @@ public enum RecordPredictor {
                 }
                 w.raw("}")
             }
-        } else {
-            throw KeelError(.internal, "model '\(served.modelName)' produced no FP32 output the records API can report")
+        }
+    }
+
+    /// The response of one version; `perRowVersion` also names the version in each prediction
+    /// (a request a rollout routed).
+    static func encode(_ served: ServedVersion, records: [[String: JSONValue]], outputs: [String: Tensor], perRowVersion: Bool = false) throws(KeelError) -> [UInt8] {
+        let n = records.count
+        let rows = try RowEncoder(served, rows: n, outputs: outputs)
+        var w = JSONWriter(capacity: 128 + n * 160)
+        w.raw("{\"model_name\":")
+        w.string(served.modelName)
+        w.raw(",\"model_version\":")
+        w.string(served.version)
+        w.raw(",\"predictions\":[")
+        for r in 0..<n {
+            if r > 0 { w.raw(",") }
+            rows.write(&w, row: r, record: records[r], version: perRowVersion ? served.version : nil)
+        }
+        w.raw("]}")
+        return w.bytes
+    }
+
+    /// One version's share of a records request a rollout split between versions.
+    struct Part {
+        var served: ServedVersion
+        /// Positions in the request of this part's records, ascending.
+        var rows: [Int]
+        var records: [[String: JSONValue]]
+        var outputs: [String: Tensor]
+    }
+
+    /// The response of a request split between versions: predictions in request order, each
+    /// naming its version, and no top-level `model_version` (the rows do not share one).
+    static func encodeMixed(model: String, parts: [Part], count n: Int) throws(KeelError) -> [UInt8] {
+        var encoders: [RowEncoder] = []
+        var slot = [(part: Int, row: Int)](repeating: (0, 0), count: n)
+        for (k, part) in parts.enumerated() {
+            encoders.append(try RowEncoder(part.served, rows: part.records.count, outputs: part.outputs))
+            for (local, global) in part.rows.enumerated() where global >= 0 && global < n { slot[global] = (k, local) }
+        }
+        var w = JSONWriter(capacity: 128 + n * 180)
+        w.raw("{\"model_name\":")
+        w.string(model)
+        w.raw(",\"predictions\":[")
+        for r in 0..<n {
+            if r > 0 { w.raw(",") }
+            let (k, local) = slot[r]
+            encoders[k].write(&w, row: local, record: parts[k].records[local], version: parts[k].served.version)
         }
         w.raw("]}")
         return w.bytes

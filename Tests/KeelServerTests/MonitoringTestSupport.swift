@@ -18,6 +18,8 @@ struct MonitoredServer {
     let writer: PredictionLogWriter
     let service: MonitoringService
     let keys: TestKeys
+    let follower: RegistryFollower
+    let router: DeploymentRouter
     let app: Application<RouterResponder<KeelRequestContext>>
     let writerTask: Task<Void, Never>
 
@@ -25,7 +27,7 @@ struct MonitoredServer {
     /// database another server already set up (`register: false`).
     static func start(
         _ kind: StoreKind = .sqlite, evaluate: Bool = false, config: String? = nil, database: TestDatabase? = nil, artifacts: URL? = nil,
-        register: Bool = true
+        register: Bool = true, router: DeploymentRouter = DeploymentRouter()
     ) async throws -> MonitoredServer {
         let registry: Registry
         if let database {
@@ -51,11 +53,11 @@ struct MonitoredServer {
         let writer = PredictionLogWriter(store: registry.store, logger: logger)
         var configuration = ServerConfiguration()
         configuration.maxBodyBytes = 16 << 20
-        let built = KeelApplication.build(manager: manager, configuration: configuration, registry: registry, monitor: PredictionMonitor(writer: writer))
+        let built = KeelApplication.build(manager: manager, configuration: configuration, registry: registry, monitor: PredictionMonitor(writer: writer), deploymentRouter: router)
         let writerTask = Task { await writer.run() }
         return MonitoredServer(
             registry: registry, manager: manager, writer: writer, service: MonitoringService(store: registry.store, manager: manager, registry: registry),
-            keys: keys, app: Application(router: built.router), writerTask: writerTask)
+            keys: keys, follower: follower, router: router, app: Application(router: built.router), writerTask: writerTask)
     }
 
     func stop() async {

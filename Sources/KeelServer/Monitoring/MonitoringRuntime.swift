@@ -5,15 +5,18 @@ import KeelServing
 import Logging
 import ServiceLifecycle
 
-/// Monitoring as `keel serve` runs it: the prediction log writer (with its metrics), the
-/// sampling monitor the inference service hands answers to, the background controller and,
-/// when configured, the webhook notifier — each a service of the application.
+/// Monitoring and rollouts as `keel serve` runs them: the prediction log writer (with its
+/// metrics), the sampling monitor the inference service hands answers to, the background
+/// monitoring controller, the deployment router with the rollout controller that feeds it,
+/// and, when configured, the webhook notifier — each a service of the application.
 public struct MonitoringRuntime: Sendable {
     public let writer: PredictionLogWriter
     public let monitor: PredictionMonitor
     public let service: MonitoringService
     public let controller: MonitoringController
     public let notifier: WebhookNotifier?
+    public let router: DeploymentRouter
+    public let rollouts: RolloutController
 
     public init(registry: Registry, manager: ModelManager, configuration: ServerConfiguration, logger: Logger) {
         let m = manager.metrics
@@ -29,6 +32,8 @@ public struct MonitoringRuntime: Sendable {
         controller = MonitoringController(
             service: service, interval: configuration.monitoringInterval,
             retention: RetentionPolicy(maxAge: configuration.logRetention, maxRows: configuration.logMaxRows), notifier: notifier, logger: logger)
+        router = DeploymentRouter()
+        rollouts = RolloutController(registry: registry, router: router, monitoring: service, logger: logger)
     }
 
     /// The background services: the log writer (flushed on shutdown), the controller, the webhook.
@@ -36,6 +41,7 @@ public struct MonitoringRuntime: Sendable {
         var out: [any Service] = [
             BackgroundService { await writer.run() },
             BackgroundService { await controller.run() },
+            BackgroundService { await rollouts.run() },
         ]
         if let notifier { out.append(BackgroundService { await notifier.run() }) }
         return out

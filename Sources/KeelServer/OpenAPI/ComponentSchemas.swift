@@ -16,7 +16,7 @@ enum ComponentSchemas {
     static let strings = S.map(.string)
 
     /// The groups of components; their names must not collide (OpenAPITests checks it).
-    static let groups: [[String: S]] = [tensors, records, registry, access, server, monitoring]
+    static let groups: [[String: S]] = [tensors, records, registry, access, server, monitoring, rollouts]
     static let all: [String: S] = groups.reduce(into: [:]) { all, group in all.merge(group) { a, _ in a } }
 
     // MARK: Open Inference Protocol v2
@@ -67,12 +67,17 @@ enum ComponentSchemas {
             "instances": .array(S.map(.any), minItems: 1).described("Records of named features (the model's config.yaml feature schema)"),
         ], required: ["instances"]),
         "RecordsResponse": .object([
-            "model_name": .string, "model_version": .string, "predictions": .array(.ref("Prediction")),
-        ], required: ["model_name", "model_version", "predictions"]),
+            "model_name": .string,
+            "model_version": S.string.described("The version every prediction came from; absent when a rollout split the request (each prediction names its own)"),
+            "predictions": .array(.ref("Prediction")),
+        ], required: ["model_name", "predictions"]),
         "Prediction": .anyOf([
-            S.object(["label": .string, "probability": measured, "risk_band": .string, "scores": S.map(measured)], required: ["label", "probability", "scores"])
+            S.object([
+                "label": .string, "probability": measured, "risk_band": .string, "scores": S.map(measured),
+                "model_version": S.string.described("While a rollout runs: the version this record was routed to"),
+            ], required: ["label", "probability", "scores"])
                 .described("A classifier's answer (the record's id field is echoed when the config names one)"),
-            S.object(["prediction": .anyOf([measured, .array(measured)])], required: ["prediction"]).described("A regressor's answer"),
+            S.object(["prediction": .anyOf([measured, .array(measured)]), "model_version": .string], required: ["prediction"]).described("A regressor's answer"),
         ]),
     ]
 

@@ -6,7 +6,8 @@ import Logging
 import Synchronization
 
 /// Keeps a `ModelManager` serving what the registry's aliases say: each registered model's
-/// `production` version (unversioned requests) and `staging` version (`…/versions/staging`).
+/// `production` version (unversioned requests), `staging` version (`…/versions/staging`) and a
+/// rollout's `candidate`.
 /// It polls the store's alias-move counter (one cheap query a second, which works the same on
 /// SQLite and PostgreSQL, so several servers on one database converge); on a change it loads
 /// and warms the new versions in the background and swaps them in atomically. A version that
@@ -21,7 +22,7 @@ public final class RegistryFollower: Sendable {
     /// Models this follower installed, so a model whose aliases all vanish is dropped.
     private let installed = Mutex<Set<String>>([])
 
-    public init(registry: Registry, manager: ModelManager, aliases: [String] = ["production", "staging"], interval: Duration = .seconds(1), logger: Logger = Logger(label: "keel.registry")) {
+    public init(registry: Registry, manager: ModelManager, aliases: [String] = ["production", "staging", Registry.candidate], interval: Duration = .seconds(1), logger: Logger = Logger(label: "keel.registry")) {
         self.registry = registry
         self.manager = manager
         self.aliases = aliases

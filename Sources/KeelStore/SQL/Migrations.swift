@@ -233,5 +233,31 @@ public enum Migrations {
         Migration(name: "005_prediction_log_fewer_indexes", statements: [
             "DROP INDEX prediction_log_at",
         ]),
+        // Rollouts: the plan and progress of each as a document, the history beside it.
+        Migration(name: "006_rollouts", statements: [
+            """
+            CREATE TABLE rollouts (
+                id {{pk}},
+                model TEXT NOT NULL,
+                state TEXT NOT NULL,
+                document TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX rollouts_model ON rollouts (model, id)",
+            "CREATE INDEX rollouts_state ON rollouts (state)",
+            """
+            CREATE TABLE rollout_events (
+                id {{pk}},
+                rollout_id BIGINT NOT NULL REFERENCES rollouts (id) ON DELETE CASCADE,
+                at DOUBLE PRECISION NOT NULL,
+                kind TEXT NOT NULL,
+                message TEXT NOT NULL,
+                details TEXT
+            )
+            """,
+            "CREATE INDEX rollout_events_rollout ON rollout_events (rollout_id, id)",
+        ]),
     ]
 }

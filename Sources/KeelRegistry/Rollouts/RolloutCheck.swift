@@ -1,0 +1,103 @@
+import Foundation
+import KeelCore
+
+/// One analysis check of a rollout: `metric op value`, or `metric op stable * factor` to
+/// compare the candidate with the stable version (e.g. `p95_latency_ms <= stable * 1.2`).
+public struct RolloutCheck: Sendable, Equatable, Codable {
+    public enum Op: String, Sendable, Codable, CaseIterable {
+        case less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+
+        func holds(_ a: Double, _ b: Double) -> Bool {
+            switch self {
+            case .less: a < b
+            case .lessOrEqual: a <= b
+            case .greater: a > b
+            case .greaterOrEqual: a >= b
+            }
+        }
+    }
+
+    public var metric: String
+    public var op: Op
+    /// The threshold, or the factor of the stable version's value when `relative`.
+    public var value: Double
+    public var relative: Bool
+
+    public init(metric: String, op: Op, value: Double, relative: Bool = false) {
+        self.metric = metric
+        self.op = op
+        self.value = value
+        self.relative = relative
+    }
+
+    /// Metrics read from the prediction log (latency in milliseconds of the version's own
+    /// predictions); every other name is a live quality metric from feedback (`roc_auc`, …).
+    public static let latencyMetrics = ["mean_latency_ms", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"]
+
+    public var text: String { "\(metric) \(op.rawValue) \(relative ? "stable * " : "")\(Self.format(value))" }
+
+    static func format(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
+
+    /// Parses `metric op value` / `metric op stable * factor` (spaces optional around the operator).
+    public static func parse(_ text: String) throws(KeelError) -> RolloutCheck {
+        let s = text.trimmingCharacters(in: .whitespaces)
+        guard s.utf8.count <= 200 else { throw .invalidInput("check '\(s.prefix(40))…' is longer than 200 bytes") }
+        // The longest operator first, so `<=` is not read as `<`.
+        for op in [Op.lessOrEqual, .greaterOrEqual, .less, .greater] {
+            guard let r = s.range(of: op.rawValue) else { continue }
+            let metric = s[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
+            var rhs = s[r.upperBound...].trimmingCharacters(in: .whitespaces)
+            guard !metric.isEmpty, metric.utf8.count <= 64,
+                  metric.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else { break }
+            var relative = false
+            if rhs.hasPrefix("stable") {
+                rhs = rhs.dropFirst("stable".count).trimmingCharacters(in: .whitespaces)
+                if rhs.isEmpty {
+                    rhs = "1"
+                } else {
+                    guard rhs.hasPrefix("*") else { break }
+                    rhs = rhs.dropFirst().trimmingCharacters(in: .whitespaces)
+                }
+                relative = true
+            }
+            guard let value = Double(rhs), value.isFinite else { break }
+            return RolloutCheck(metric: metric, op: op, value: value, relative: relative)
+        }
+        throw .invalidInput("check '\(s)' must read 'metric op value' or 'metric op stable * factor' with op one of <, <=, >, >= (e.g. 'p95_latency_ms < 20', 'roc_auc >= stable * 0.98')")
+    }
+
+    /// pass, fail or inconclusive for a candidate value (and the stable one when relative).
+    public func verdict(candidate: Double?, stable: Double?) -> CheckVerdict {
+        guard let candidate, candidate.isFinite else { return .inconclusive }
+        let threshold: Double
+        if relative {
+            guard let stable, stable.isFinite else { return .inconclusive }
+            threshold = stable * value
+        } else {
+            threshold = value
+        }
+        return op.holds(candidate, threshold) ? .pass : .fail
+    }
+}
+
+public enum CheckVerdict: String, Sendable, Codable {
+    case pass, fail, inconclusive
+}
+
+/// One check's outcome at one analysis.
+public struct CheckResult: Sendable, Equatable, Codable {
+    public var check: String
+    public var value: Double?
+    public var stable: Double?
+    /// Samples behind the candidate's value (predictions or labels).
+    public var samples: Int
+    public var verdict: CheckVerdict
+
+    public init(check: String, value: Double?, stable: Double?, samples: Int, verdict: CheckVerdict) {
+        self.check = check
+        self.value = value
+        self.stable = stable
+        self.samples = samples
+        self.verdict = verdict
+    }
+}

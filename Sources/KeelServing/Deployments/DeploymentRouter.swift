@@ -1,0 +1,89 @@
+import KeelCore
+import Synchronization
+
+/// How a model's traffic is split while a rollout runs: the candidate's share and how
+/// requests are assigned.
+public struct TrafficSplit: Sendable, Equatable {
+    public var rolloutID: Int64
+    public var candidate: String
+    public var stable: String
+    /// The candidate's share, 0…100 percent.
+    public var weight: Double
+    /// Sticky by entity id (a hash of the id and the rollout id) rather than random.
+    public var sticky: Bool
+
+    public init(rolloutID: Int64, candidate: String, stable: String, weight: Double, sticky: Bool) {
+        self.rolloutID = rolloutID
+        self.candidate = candidate
+        self.stable = stable
+        self.weight = weight
+        self.sticky = sticky
+    }
+
+    /// The weight as a bucket bound out of 10 000 (basis points).
+    var bound: UInt64 { UInt64(max(0, min(10_000, (weight * 100).rounded()))) }
+}
+
+/// Which arm a request or row was served by; logged with every prediction.
+public enum DeploymentArm: String, Sendable {
+    case stable, canary
+}
+
+/// Decides per request (or per row of a records request) which version serves it. Every
+/// replica installs the same splits from the store, and a sticky assignment is a pure
+/// function of the entity id and the rollout id, so a customer sees one version on every
+/// replica for the rollout's life. Routing takes one lock and one hash per key.
+public final class DeploymentRouter: Sendable {
+    private let splits = Mutex<[String: TrafficSplit]>([:])
+    private let counter = Atomic<UInt64>(0)
+    private let seed: UInt64
+
+    public init() {
+        var g = SystemRandomNumberGenerator()
+        seed = g.next()
+    }
+
+    /// Replaces every split (model → split); models without one serve their stable version.
+    public func install(_ new: [String: TrafficSplit]) {
+        splits.withLock { $0 = new }
+    }
+
+    /// The model's split when its candidate takes any traffic.
+    public func split(for model: String) -> TrafficSplit? {
+        splits.withLock { s in s.isEmpty ? nil : s[model] }
+    }
+
+    public var all: [String: TrafficSplit] { splits.withLock { $0 } }
+
+    /// The arm for one key: sticky splits hash the key with the rollout id, others draw per call.
+    public func arm(_ split: TrafficSplit, key: String) -> DeploymentArm {
+        let bound = split.bound
+        if bound == 0 { return .stable }
+        if bound >= 10_000 { return .canary }
+        let h = split.sticky ? Self.stickyHash(rolloutID: split.rolloutID, key: key) : Self.mix(seed &+ counter.wrappingAdd(1, ordering: .relaxed).newValue)
+        return h % 10_000 < bound ? .canary : .stable
+    }
+
+    /// FNV-1a over the rollout id's bytes and the key's UTF-8, finished with a mixer so
+    /// neighbouring ids spread evenly over the buckets.
+    static func stickyHash(rolloutID: Int64, key: String) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var id = UInt64(bitPattern: rolloutID)
+        for _ in 0..<8 {
+            h = (h ^ (id & 0xFF)) &* 0x0000_0100_0000_01B3
+            id >>= 8
+        }
+        var k = key
+        k.withUTF8 { bytes in
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        }
+        return mix(h)
+    }
+
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import KeelCore
+import KeelMonitoring
+import KeelRegistry
+import KeelStore
+import Logging
+import Synchronization
+
+/// Runs rollouts. On every replica, each round installs the stored splits in the router, so
+/// all replicas route with the same weights within a round. The replica holding the
+/// `rollouts` lease also analyses each running rollout whose step is over — its checks read
+/// the shared prediction log and feedback, so they see every replica's traffic — and applies
+/// the decision (next step, promotion, rollback, pause) in one transaction through the registry.
+public final class RolloutController: Sendable {
+    public let registry: Registry
+    public let router: DeploymentRouter
+    public let monitoring: MonitoringService?
+    public let interval: Duration
+    public let holder: String
+    let logger: Logger
+    private let ticks = Atomic<Int>(0)
+
+    /// Who the audit log names for the controller's decisions.
+    public static let principal = Principal(keyID: "rollout-controller", name: "rollout controller", role: .admin)
+    /// Most predictions a latency check reads per version and analysis.
+    static let latencySample = 20_000
+
+    public init(
+        registry: Registry, router: DeploymentRouter, monitoring: MonitoringService?, interval: Duration = .seconds(1),
+        holder: String = MonitoringController.replicaID(), logger: Logger = Logger(label: "keel.rollouts")
+    ) {
+        self.registry = registry
+        self.router = router
+        self.monitoring = monitoring
+        self.interval = interval
+        self.holder = holder
+        self.logger = logger
+    }
+
+    public func run() async {
+        while !Task.isCancelled {
+            await tick()
+            try? await Task.sleep(for: interval)
+        }
+        try? await registry.store.write { tx throws(KeelError) in try await tx.releaseLease(named: "rollouts", holder: holder) }
+    }
+
+    /// Completed rounds (for tests).
+    public var rounds: Int { ticks.load(ordering: .relaxed) }
+
+    /// One round: routes from the store, then (as leader) the analyses that are due.
+    public func tick(now: Date = Date()) async {
+        defer { ticks.wrappingAdd(1, ordering: .relaxed) }
+        do {
+            var active = try await registry.activeRollouts()
+            install(active)
+            let leader = try await registry.store.write { tx throws(KeelError) in
+                try await tx.acquireLease(named: "rollouts", holder: holder, until: now.addingTimeInterval(10), now: now)
+            }
+            guard leader else { return }
+            var changed = false
+            for r in active where r.state == .running && now.timeIntervalSince(r.stepStartedAt) >= r.interval {
+                let results = await analyse(r, now: now)
+                do {
+                    let after = try await registry.changeRollout(r.model, .analysis(results), by: Self.principal, now: now)
+                    changed = true
+                    if after.state != r.state || after.step != r.step {
+                        logger.notice("rollout decision", metadata: [
+                            "model": "\(r.model)", "rollout": "\(r.id)", "state": "\(after.state.rawValue)", "weight": "\(after.weight)",
+                            "reason": "\(after.reason ?? "")",
+                        ])
+                    }
+                } catch {
+                    logger.warning("rollout analysis not applied", metadata: ["model": "\(r.model)", "rollout": "\(r.id)", "error": "\(error)"])
+                }
+            }
+            if changed {
+                active = try await registry.activeRollouts()
+                install(active)
+            }
+        } catch {
+            logger.warning("rollout round failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func install(_ active: [Rollout]) {
+        var splits: [String: TrafficSplit] = [:]
+        for r in active where r.weight > 0 {
+            splits[r.model] = TrafficSplit(rolloutID: r.id, candidate: String(r.candidate), stable: String(r.stable), weight: r.weight, sticky: r.sticky)
+        }
+        if splits != router.all { router.install(splits) }
+    }
+
+    /// Every check of the rollout over the step that just ended.
+    func analyse(_ r: Rollout, now: Date) async -> [CheckResult] {
+        var latencies: [Int: [Double]] = [:]
+        var qualities: [Int: LiveQuality?] = [:]
+        var out: [CheckResult] = []
+        for check in r.checks {
+            func value(_ version: Int) async -> (Double?, Int) {
+                if RolloutCheck.latencyMetrics.contains(check.metric) {
+                    // The candidate over the step; the stable version over its newest predictions
+                    // (at 100 % it gets none during the step, and its baseline is what it was).
+                    if latencies[version] == nil {
+                        latencies[version] = await latency(r.model, version, since: version == r.candidate ? r.stepStartedAt : nil)
+                    }
+                    let sample = latencies[version] ?? []
+                    return (Self.latencyStatistic(check.metric, sample), sample.count)
+                }
+                if qualities[version] == nil {
+                    qualities[version] = .some(try? await monitoring?.quality(r.model, version: String(version), window: nil))
+                }
+                guard let q = qualities[version] ?? nil else { return (nil, 0) }
+                return ((q.report.metrics[check.metric] ?? nil), q.labelled)
+            }
+            let (candidate, samples) = await value(r.candidate)
+            var stable: Double?
+            if check.relative { stable = await value(r.stable).0 }
+            let verdict = samples < r.minSamples ? .inconclusive : check.verdict(candidate: candidate, stable: stable)
+            out.append(CheckResult(check: check.text, value: candidate, stable: stable, samples: samples, verdict: verdict))
+        }
+        return out
+    }
+
+    /// Latencies (ms) of a version's newest logged predictions (since `since`).
+    func latency(_ model: String, _ version: Int, since: Date?) async -> [Double] {
+        let rows = try? await registry.store.read { db throws(KeelError) in
+            try await db.predictions(PredictionQuery(model: model, version: String(version), since: since, limit: Self.latencySample))
+        }
+        return rows?.map(\.latencyMs) ?? []
+    }
+
+    static func latencyStatistic(_ metric: String, _ sample: [Double]) -> Double? {
+        guard !sample.isEmpty else { return nil }
+        if metric == "mean_latency_ms" { return sample.reduce(0, +) / Double(sample.count) }
+        let q = metric == "p50_latency_ms" ? 0.5 : metric == "p95_latency_ms" ? 0.95 : 0.99
+        let sorted = sample.sorted()
+        // Nearest rank.
+        let rank = Int((q * Double(sorted.count)).rounded(.up))
+        return sorted[max(0, min(sorted.count - 1, rank - 1))]
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KeelCore
+import KeelRegistry
+import KeelServer
+import KeelServing
+import KeelStore
+import KeelTestSupport
+import Logging
+import Testing
+
+/// Canary rollouts end to end: the API starts one, the router splits traffic row by row,
+/// the controller analyses each step from the prediction log and promotes or rolls back.
+@Suite(.serialized) struct RolloutTests {
+    static func json(_ r: TestResponse) throws -> JSONValue { try TestServer.json(r) }
+
+    /// A monitored server with churn v1 in production and v2 registered, and its controller.
+    static func start(_ kind: StoreKind) async throws -> (MonitoredServer, RolloutController) {
+        let router = DeploymentRouter()
+        let s = try await MonitoredServer.start(kind, router: router)
+        let new = try RegistryImport.inspect(
+            model: "churn", bytes: try TestRegistry.churnModelBytes(), filename: "model.json", configYAML: try TestRegistry.churnConfigYAML())
+        _ = try await s.registry.register(new, by: .system)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let controller = RolloutController(registry: s.registry, router: router, monitoring: s.service, holder: "test-replica", logger: logger)
+        return (s, controller)
+    }
+
+    static func startBody(_ fields: String) -> ByteBuffer { TestServer.body("{\"version\":2,\(fields)}") }
+
+    /// Sends the holdout's records in requests of 20 and checks every answer.
+    static func traffic(_ client: some TestClientProtocol, _ records: [[String: JSONValue]], rounds: Int = 1) async throws -> (versions: Set<String>, mixed: Int) {
+        var versions: Set<String> = []
+        var mixed = 0
+        for _ in 0..<rounds {
+            for start in stride(from: 0, to: min(records.count, 200), by: 20) {
+                let r = try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: ChurnRows.body(records[start..<min(start + 20, records.count)]))
+                #expect(r.status == .ok)
+                let doc = try json(r)
+                let rows = doc["predictions"]?.arrayValue ?? []
+                #expect(rows.count == min(20, records.count - start))
+                let own = Set(rows.compactMap { $0["model_version"]?.stringValue })
+                versions.formUnion(own)
+                if own.count > 1 {
+                    mixed += 1
+                    #expect(doc["model_version"] == nil, "a split answer has no top-level version")
+                } else if let v = own.first {
+                    #expect(doc["model_version"]?.stringValue == v)
+                }
+                // Predictions come back in request order.
+                #expect(rows.map { $0["customer_id"] } == records[start..<min(start + 20, records.count)].map { $0["customer_id"] })
+            }
+        }
+        return (versions, mixed)
+    }
+
+    @Test(arguments: StoreKind.enabled) func aHealthyCanaryStepsUpAndIsPromoted(_ kind: StoreKind) async throws {
+        let (s, controller) = try await Self.start(kind)
+        let records = ChurnRows.load(try TestRegistry.churnHoldoutCSV()).records
+        let deployer = TestServer.bearer(s.keys.deployer)
+        try await s.app.test(.router) { client in
+            let started = try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: deployer, body: Self.startBody(
+                #""steps":[50,100],"interval":1,"checks":["p95_latency_ms < 60000","p99_latency_ms <= stable * 1000"],"min_samples":20"#))
+            #expect(started.status == .created)
+            #expect(try Self.json(started)["weight"] == 50)
+            try await s.follower.sync()
+            await controller.tick()
+            #expect(s.router.split(for: "churn")?.weight == 50)
+            let half = try await Self.traffic(client, records)
+            #expect(half.versions == ["1", "2"] && half.mixed > 0, "\(half)")
+            await s.writer.flush()
+            try await Task.sleep(for: .milliseconds(1_100))
+            await controller.tick()
+            let stepped = try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts/current", method: .get, headers: deployer))
+            #expect(stepped["weight"] == 100 && stepped["state"] == "running", "\(stepped)")
+            let full = try await Self.traffic(client, records)
+            #expect(full.versions == ["2"])
+            await s.writer.flush()
+            try await Task.sleep(for: .milliseconds(1_100))
+            await controller.tick()
+            let done = try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts/current", method: .get, headers: deployer))
+            #expect(done["state"] == "promoted", "\(done)")
+            #expect(done["events"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } == ["started", "analysis", "step", "analysis", "promoted"])
+            #expect(try await s.registry.aliases("churn").map { "\($0.alias)=\($0.version)" } == ["production=2"])
+            #expect(s.router.split(for: "churn") == nil)
+            try await s.follower.sync()
+            let after = try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: ChurnRows.body(records[0..<3]))
+            #expect(try Self.json(after)["model_version"] == "2")
+        }
+        let audit = try await s.registry.audit(limit: 100).map(\.action)
+        #expect(audit.contains("rollout.start") && audit.contains("rollout.promoted"))
+        await s.stop()
+    }
+
+    @Test(arguments: StoreKind.enabled) func aFailingCandidateIsRolledBackAndStableServesEverything(_ kind: StoreKind) async throws {
+        let (s, controller) = try await Self.start(kind)
+        let records = ChurnRows.load(try TestRegistry.churnHoldoutCSV()).records
+        let deployer = TestServer.bearer(s.keys.deployer)
+        try await s.app.test(.router) { client in
+            let started = try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: deployer, body: Self.startBody(
+                #""steps":[50,100],"interval":1,"checks":["p95_latency_ms < 0.000001"],"min_samples":10,"failure_limit":2"#))
+            #expect(started.status == .created)
+            try await s.follower.sync()
+            await controller.tick()
+            for expected in ["running", "rolled_back"] {
+                _ = try await Self.traffic(client, records)
+                await s.writer.flush()
+                try await Task.sleep(for: .milliseconds(1_100))
+                await controller.tick()
+                let now = try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts/current", method: .get, headers: deployer))
+                #expect(now["state"]?.stringValue == expected, "\(now)")
+                #expect(now["failures"] == .number(expected == "running" ? 1 : 2))
+            }
+            let done = try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts/current", method: .get, headers: deployer))
+            #expect(done["weight"] == 0 && (done["reason"]?.stringValue ?? "").contains("p95_latency_ms"))
+            #expect(done["analysis"]?.arrayValue?.first?["verdict"] == "fail")
+            #expect(try await s.registry.aliases("churn").map { "\($0.alias)=\($0.version)" } == ["production=1"])
+            #expect(s.router.split(for: "churn") == nil)
+            try await s.follower.sync()
+            let served = try await Self.traffic(client, records)
+            #expect(served.versions.isEmpty, "no rollout: answers carry only the top-level version")
+        }
+        let audit = try await s.registry.audit(limit: 100).map(\.action)
+        #expect(audit.contains("rollout.rolled_back"))
+        await s.stop()
+    }
+
+    @Test func pauseResumeAbortAndPromoteAreTheDeployersAndFollowTheState() async throws {
+        let (s, controller) = try await Self.start(.sqlite)
+        let deployer = TestServer.bearer(s.keys.deployer)
+        let viewer = TestServer.bearer(s.keys.viewer)
+        try await s.app.test(.router) { client in
+            func post(_ action: String, _ headers: HTTPFields) async throws -> TestResponse {
+                try await client.execute(uri: "/api/v1/models/churn/rollouts/current/\(action)", method: .post, headers: headers)
+            }
+            #expect(try await post("pause", deployer).status == .notFound)
+            #expect(try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: viewer, body: Self.startBody(#""interval":5"#)).status == .forbidden)
+            #expect(try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: deployer, body: Self.startBody(#""interval":5"#)).status == .created)
+            #expect(try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: deployer, body: Self.startBody(#""interval":5"#)).status == .conflict)
+            #expect(try await post("resume", deployer).status == .conflict)
+            #expect(try await post("pause", viewer).status == .forbidden)
+            #expect(try Self.json(try await post("pause", deployer))["state"] == "paused")
+            await controller.tick()
+            #expect(s.router.split(for: "churn")?.weight == 5, "a paused rollout keeps its weight")
+            #expect(try Self.json(try await post("resume", deployer))["state"] == "running")
+            let aborted = try Self.json(try await post("abort", deployer))
+            #expect(aborted["state"] == "aborted" && aborted["weight"] == 0)
+            await controller.tick()
+            #expect(s.router.split(for: "churn") == nil)
+            #expect(try await post("abort", deployer).status == .notFound)
+            // A second rollout, promoted by hand through the production gates.
+            _ = try await client.execute(uri: "/api/v1/models/churn/gates", method: .post, headers: deployer, body: TestServer.body(#"{"gate":"roc_auc >= 0.99"}"#))
+            #expect(try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: deployer, body: Self.startBody(#""interval":5"#)).status == .created)
+            let gated = try await post("promote", deployer)
+            #expect(gated.status == .conflict)
+            #expect(try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts/current", method: .get, headers: viewer))["state"] == "running",
+                    "a refused promotion changes nothing")
+            let list = try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .get, headers: viewer))
+            #expect(list["rollouts"]?.arrayValue?.map { $0["state"] } == ["running", "aborted"])
+        }
+        await s.stop()
+    }
+
+    @Test func badPlansAreRefusedAndTheCandidateAliasIsReserved() async throws {
+        let (s, _) = try await Self.start(.sqlite)
+        let deployer = TestServer.bearer(s.keys.deployer)
+        try await s.app.test(.router) { client in
+            for (body, status) in [
+                (#"{"version":2,"color":"red"}"#, HTTPResponse.Status.badRequest),
+                (#"{"steps":[10,100]}"#, .badRequest),
+                (#"{"version":2,"steps":[50,10,100]}"#, .badRequest),
+                (#"{"version":2,"steps":[10,50]}"#, .badRequest),
+                (#"{"version":2,"steps":[-1,100]}"#, .badRequest),
+                (#"{"version":2,"steps":"10,100"}"#, .badRequest),
+                (#"{"version":2,"interval":0}"#, .badRequest),
+                (#"{"version":2,"interval":1e308}"#, .badRequest),
+                (#"{"version":2,"checks":["latency is low"]}"#, .badRequest),
+                (#"{"version":2,"checks":[3]}"#, .badRequest),
+                (#"{"version":2,"failure_limit":0}"#, .badRequest),
+                (#"{"version":2,"min_samples":-5}"#, .badRequest),
+                (#"{"version":2,"strategy":"yolo"}"#, .badRequest),
+                (#"{"version":2,"sticky":"yes"}"#, .badRequest),
+                (#"{"version":99999999999999999999}"#, .badRequest),
+                (#"{"version":0}"#, .badRequest),
+                (#"{"version":99}"#, .notFound),
+                (#"{"version":1}"#, .conflict),
+                (#"[1,2]"#, .badRequest),
+            ] {
+                let r = try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: deployer, body: TestServer.body(body))
+                #expect(r.status == status, "\(body): \(r.status)")
+                #expect(try Self.json(r)["error"]?.stringValue != nil)
+            }
+            #expect(try await client.execute(uri: "/api/v1/models/nope/rollouts", method: .post, headers: deployer, body: Self.startBody(#""interval":5"#)).status == .notFound)
+            let reserved = try await client.execute(uri: "/api/v1/models/churn/aliases/candidate", method: .put, headers: deployer, body: TestServer.body(#"{"version":2}"#))
+            #expect(reserved.status == .conflict)
+            #expect(try await s.registry.rollouts("churn").isEmpty, "nothing was stored")
+            #expect(try await s.registry.aliases("churn").map(\.alias) == ["production"])
+        }
+        await s.stop()
+    }
+
+    @Test func aRestartedControllerResumesTheRolloutAtItsStep() async throws {
+        let (s, first) = try await Self.start(.sqlite)
+        let records = ChurnRows.load(try TestRegistry.churnHoldoutCSV()).records
+        try await s.app.test(.router) { client in
+            let plan = RolloutPlan(model: "churn", version: 2, steps: [20, 60, 100], interval: 1, checks: [try RolloutCheck.parse("p95_latency_ms < 60000")], minSamples: 5)
+            _ = try await s.registry.startRollout(plan, by: .system)
+            try await s.follower.sync()
+            await first.tick()
+            _ = try await Self.traffic(client, records)
+            await s.writer.flush()
+            try await Task.sleep(for: .milliseconds(1_100))
+            await first.tick()
+            #expect(try await s.registry.currentRollout("churn")?.weight == 60)
+            // The first controller is gone (its lease lapses); a new process takes over from the store.
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let router = DeploymentRouter()
+            let second = RolloutController(registry: s.registry, router: router, monitoring: s.service, holder: "replica-2", logger: logger)
+            await second.tick(now: Date().addingTimeInterval(11))
+            #expect(router.split(for: "churn")?.weight == 60, "routes from the stored step")
+        }
+        await s.stop()
+    }
+}
