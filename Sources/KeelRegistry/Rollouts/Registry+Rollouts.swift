@@ -45,7 +45,7 @@ extension Registry {
                 details: nil))
             try await tx.appendAudit(AuditEventRecord(
                 actor: actor.actor, action: "rollout.start", target: "\(plan.model)/\(plan.version)",
-                before: "production v\(stable)", after: "rollout \(r.id) \(plan.strategy.rawValue) \(r.weight) %").describing(move))
+                before: "production v\(stable)", after: "rollout \(r.id) \(plan.strategy.rawValue) \(RolloutCheck.format(r.weight)) %").describing(move))
             return r
         }
     }
