@@ -224,4 +224,95 @@ import Testing
         }
         await s.stop()
     }
+    @Test(arguments: StoreKind.enabled) func aCandidateWithWorseLiveROCAUCIsRolledBack(_ kind: StoreKind) async throws {
+        let (s, controller) = try await Self.start(kind)
+        let (records, labels) = ChurnRows.load(try TestRegistry.churnHoldoutCSV())
+        let deployer = TestServer.bearer(s.keys.deployer)
+        try await s.app.test(.router) { client in
+            let started = try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: deployer, body: Self.startBody(
+                #""steps":[50,100],"interval":1,"checks":["roc_auc >= 0.7","roc_auc >= stable * 0.9"],"min_samples":100,"failure_limit":1"#))
+            #expect(started.status == .created)
+            try await s.follower.sync()
+            await controller.tick()
+            // 600 customers, about half served by each version; which one answered is in the response.
+            var servedBy: [String: String] = [:]
+            for start in stride(from: 0, to: 600, by: 50) {
+                let doc = try Self.json(try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: ChurnRows.body(records[start..<start + 50])))
+                for p in doc["predictions"]?.arrayValue ?? [] {
+                    if let id = p["customer_id"]?.stringValue, let v = p["model_version"]?.stringValue { servedBy[id] = v }
+                }
+            }
+            await s.writer.flush()
+            #expect(servedBy.values.filter { $0 == "2" }.count > 200 && servedBy.values.filter { $0 == "1" }.count > 200)
+            // The outcomes arrive: the stable version's customers behave as their labels say; the
+            // candidate's customers do the opposite of what it predicted (it is a worse model for them).
+            let items: [JSONValue] = (0..<600).map { i in
+                let id = records[i]["customer_id"]!.stringValue!
+                let truth = labels[i] == "1"
+                let outcome = servedBy[id] == "2" ? !truth : truth
+                return .object(["entity_id": .string(id), "label": .string(outcome ? "churn" : "stay")])
+            }
+            var w = JSONWriter()
+            w.value(.object(["feedback": .array(items)]))
+            let sent = try Self.json(try await client.execute(uri: "/api/v1/models/churn/feedback", method: .post, body: ByteBuffer(bytes: w.bytes)))
+            #expect(sent["matched"] == 600)
+            try await Task.sleep(for: .milliseconds(1_100))
+            await controller.tick()
+            let done = try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts/current", method: .get, headers: deployer))
+            #expect(done["state"] == "rolled_back", "\(done)")
+            let analysis = done["analysis"]?.arrayValue ?? []
+            #expect(analysis.map { $0["verdict"] } == ["fail", "fail"], "\(analysis)")
+            let stableAUC = analysis.last?["stable"]?.doubleValue ?? 0
+            let candidateAUC = analysis.first?["value"]?.doubleValue ?? 1
+            #expect(stableAUC > 0.8 && candidateAUC < 0.3, "stable \(stableAUC), candidate \(candidateAUC)")
+            #expect(try await s.registry.aliases("churn").map { "\($0.alias)=\($0.version)" } == ["production=1"])
+        }
+        await s.stop()
+    }
+
+    @Test(.enabled(if: StoreKind.enabled.contains(.postgres))) func twoReplicasOnPostgresRouteTheSameSplitAndOnlyOneDecides() async throws {
+        let database = TestDatabase.fresh(.postgres)
+        let artifacts = TestStores.temporaryDirectory()
+        let a = try await MonitoredServer.start(.postgres, database: database, artifacts: artifacts)
+        let b = try await MonitoredServer.start(.postgres, database: database, artifacts: artifacts, register: false)
+        let new = try RegistryImport.inspect(
+            model: "churn", bytes: try TestRegistry.churnModelBytes(), filename: "model.json", configYAML: try TestRegistry.churnConfigYAML())
+        _ = try await a.registry.register(new, by: .system)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let routerA = DeploymentRouter()
+        let routerB = DeploymentRouter()
+        let ca = RolloutController(registry: a.registry, router: routerA, monitoring: a.service, holder: "replica-a", logger: logger)
+        let cb = RolloutController(registry: b.registry, router: routerB, monitoring: b.service, holder: "replica-b", logger: logger)
+        let plan = RolloutPlan(model: "churn", version: 2, steps: [30, 100], interval: 1, checks: [try RolloutCheck.parse("p95_latency_ms < 60000")], minSamples: 10)
+        let r = try await a.registry.startRollout(plan, by: .system)
+        async let ta: Void = ca.tick()
+        async let tb: Void = cb.tick()
+        _ = await (ta, tb)
+        #expect(routerA.all == routerB.all && routerA.split(for: "churn")?.weight == 30)
+        let split = try #require(routerA.split(for: "churn"))
+        #expect((0..<2_000).allSatisfy { routerA.arm(split, key: "C-\($0)") == routerB.arm(split, key: "C-\($0)") }, "the same customer, the same version on both")
+        // Traffic on both replicas, then both controllers wake at once after the step.
+        let records = ChurnRows.load(try TestRegistry.churnHoldoutCSV()).records
+        try await a.follower.sync()
+        try await b.follower.sync()
+        for (server, range) in [(a, 0..<200), (b, 200..<400)] {
+            try await server.app.test(.router) { client in
+                let r = try await client.execute(uri: "/v1/models/churn/versions/candidate:predict", method: .post, body: ChurnRows.body(records[range]))
+                #expect(r.status == .ok)
+            }
+            await server.writer.flush()
+        }
+        try await Task.sleep(for: .milliseconds(1_100))
+        async let sa: Void = ca.tick()
+        async let sb: Void = cb.tick()
+        _ = await (sa, sb)
+        await ca.tick()
+        await cb.tick()
+        let events = try await a.registry.rolloutEvents(r.id)
+        #expect(events.filter { $0.kind == "analysis" }.count == 1, "\(events.map(\.kind))")
+        #expect(routerA.split(for: "churn")?.weight == 100 && routerB.split(for: "churn")?.weight == 100)
+        await a.stop()
+        await b.stop()
+    }
 }
