@@ -33,12 +33,26 @@ public final class InferenceService: Sendable {
 
     /// The version serving a request that names none: the candidate for the rollout's share
     /// (when it is loaded), else the stable one. A named version or alias is served as asked.
-    func route(_ model: String, version: String?, key: @autoclosure () -> String) throws(KeelError) -> (served: ServedVersion, arm: DeploymentArm) {
-        if version == nil, let split = router.split(for: model), router.arm(split, key: key()) == .canary,
-           let candidate = manager.served(model, version: split.candidate) {
+    func route(_ model: String, version: String?, split: TrafficSplit?, key: @autoclosure () -> String) throws(KeelError) -> (served: ServedVersion, arm: DeploymentArm) {
+        if version == nil, let split, router.arm(split, key: key()) == .canary, let candidate = manager.served(model, version: split.candidate) {
             return (candidate, .canary)
         }
         return (try manager.resolve(model, version: version), .stable)
+    }
+
+    /// Runs `served` and, while a rollout watches the model, counts the answer or the
+    /// server-side failure for its error-rate check (requests the router routed, and smoke
+    /// tests sent to the candidate by name).
+    func infer(_ served: ServedVersion, _ inputs: [String: Tensor], split: TrafficSplit?, routed: Bool) async throws(KeelError) -> [String: Tensor] {
+        guard let split, routed || served.version == split.candidate else { return try await served.infer(inputs) }
+        do {
+            let outputs = try await served.infer(inputs)
+            router.record(split, version: served.version, failed: false)
+            return outputs
+        } catch {
+            router.record(split, version: served.version, failed: error.httpStatus >= 500)
+            throw error
+        }
     }
 
     /// A v2 request: its requested outputs (all when none), in the model's order. A rollout
@@ -46,12 +60,13 @@ public final class InferenceService: Sendable {
     public func infer(model: String, version: String?, request: InferenceRequest, origin: RequestOrigin) async throws(KeelError) -> (response: InferenceResponse, served: ServedVersion) {
         let inputs = request.tensorsByName
         let entities = try Self.entityIDs(request, rows: inputs.values.first?.shape.first ?? 0) ?? origin.entityIDs
-        let (served, arm) = try route(model, version: version, key: entities?.first ?? origin.requestID)
+        let split = router.split(for: model)
+        let (served, arm) = try route(model, version: version, split: split, key: entities?.first ?? origin.requestID)
         let known = Set(served.metadata.outputs.map(\.name))
         for output in request.outputs where !known.contains(output.name) {
             throw KeelError.invalidInput("unknown output '\(output.name)'; model '\(model)' outputs \(served.metadata.outputs.map { "'\($0.name)'" }.joined(separator: ", "))")
         }
-        let outputs = try await served.infer(inputs)
+        let outputs = try await infer(served, inputs, split: split, routed: version == nil)
         monitor?.record(
             served, arm: arm.rawValue, requestID: origin.requestID, entityIDs: entities, records: nil, inputs: inputs, outputs: outputs,
             started: origin.started)
@@ -67,9 +82,10 @@ public final class InferenceService: Sendable {
     /// While a rollout runs each record is routed on its own (by its id field, else its
     /// position) and each prediction names its version.
     public func predict(model: String, version: String?, records: [[String: JSONValue]], origin: RequestOrigin) async throws(KeelError) -> [UInt8] {
-        guard version == nil, let split = router.split(for: model), let candidate = manager.served(model, version: split.candidate) else {
+        let split = router.split(for: model)
+        guard version == nil, let split, let candidate = manager.served(model, version: split.candidate) else {
             let served = try manager.resolve(model, version: version)
-            let outputs = try await run(served, records: records, rows: nil, arm: .stable, origin: origin)
+            let outputs = try await run(served, records: records, rows: nil, arm: .stable, origin: origin, split: split, routed: false)
             return try RecordPredictor.encode(served, records: records, outputs: outputs)
         }
         let stable = try manager.resolve(model)
@@ -82,13 +98,13 @@ public final class InferenceService: Sendable {
         }
         if canaryRows.isEmpty || stableRows.isEmpty {
             let (served, arm) = canaryRows.isEmpty ? (stable, DeploymentArm.stable) : (candidate, .canary)
-            let outputs = try await run(served, records: records, rows: nil, arm: arm, origin: origin)
+            let outputs = try await run(served, records: records, rows: nil, arm: arm, origin: origin, split: split, routed: true)
             return try RecordPredictor.encode(served, records: records, outputs: outputs, perRowVersion: true)
         }
         var parts: [RecordPredictor.Part] = []
         for (served, rows, arm) in [(stable, stableRows, DeploymentArm.stable), (candidate, canaryRows, .canary)] {
             let subset = rows.map { records[$0] }
-            let outputs = try await run(served, records: subset, rows: rows, arm: arm, origin: origin)
+            let outputs = try await run(served, records: subset, rows: rows, arm: arm, origin: origin, split: split, routed: true)
             parts.append(RecordPredictor.Part(served: served, rows: rows, records: subset, outputs: outputs))
         }
         return try RecordPredictor.encodeMixed(model: model, parts: parts, count: records.count)
@@ -96,12 +112,14 @@ public final class InferenceService: Sendable {
 
     /// Encodes records through `served`'s schema, infers and logs them; `rows` are the records'
     /// positions in the request when it was split (for their default entity ids).
-    private func run(_ served: ServedVersion, records: [[String: JSONValue]], rows: [Int]?, arm: DeploymentArm, origin: RequestOrigin) async throws(KeelError) -> [String: Tensor] {
+    private func run(
+        _ served: ServedVersion, records: [[String: JSONValue]], rows: [Int]?, arm: DeploymentArm, origin: RequestOrigin, split: TrafficSplit?, routed: Bool
+    ) async throws(KeelError) -> [String: Tensor] {
         guard let schema = served.config.featureSchema else {
             throw .invalidInput("model '\(served.modelName)' has no feature schema in its config.yaml, so it cannot take records; use the v2 infer endpoint")
         }
         let inputs = try schema.encode(records)
-        let outputs = try await served.infer(inputs)
+        let outputs = try await infer(served, inputs, split: split, routed: routed)
         if let monitor {
             let idField = served.config.idField
             // Without an id field the default ids name the rows' places in the whole request.

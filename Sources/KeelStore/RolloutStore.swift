@@ -10,6 +10,25 @@ public protocol RolloutSnapshot {
     func rollout(id: Int64) async throws(KeelError) -> RolloutRecord?
     /// A rollout's history, oldest first.
     func rolloutEvents(rolloutID: Int64, limit: Int) async throws(KeelError) -> [RolloutEventRecord]
+    /// Requests and errors of every replica during one step, summed per version.
+    func rolloutOutcomes(rolloutID: Int64, step: Int) async throws(KeelError) -> [String: (requests: Int64, errors: Int64)]
+}
+
+/// One replica's counts for one version during one rollout step.
+public struct RolloutOutcomeRecord: Sendable, Equatable {
+    public var rolloutID: Int64
+    public var step: Int
+    public var version: String
+    public var requests: Int64
+    public var errors: Int64
+
+    public init(rolloutID: Int64, step: Int, version: String, requests: Int64, errors: Int64) {
+        self.rolloutID = rolloutID
+        self.step = step
+        self.version = version
+        self.requests = requests
+        self.errors = errors
+    }
 }
 
 /// The rollout changes of a unit of work (see `StoreTransaction`); lock the model first.
@@ -20,4 +39,6 @@ public protocol RolloutTransaction: RolloutSnapshot {
     func updateRollout(id: Int64, state: String, document: String, at: Date) async throws(KeelError)
     @discardableResult
     func appendRolloutEvent(_ event: RolloutEventRecord) async throws(KeelError) -> Int64
+    /// Replaces this replica's counts (they are cumulative per step on the replica).
+    func saveRolloutOutcomes(replica: String, _ outcomes: [RolloutOutcomeRecord], at: Date) async throws(KeelError)
 }

@@ -315,4 +315,34 @@ import Testing
         await a.stop()
         await b.stop()
     }
+    @Test func theErrorRateSumsEveryReplicasCountsAndRollsBackAFailingCandidate() async throws {
+        let (s, controller) = try await Self.start(.sqlite)
+        let records = ChurnRows.load(try TestRegistry.churnHoldoutCSV()).records
+        try await s.app.test(.router) { client in
+            let plan = RolloutPlan(model: "churn", version: 2, steps: [50, 100], interval: 1, checks: [try RolloutCheck.parse("error_rate < 0.05")], failureLimit: 1, minSamples: 5)
+            let r = try await s.registry.startRollout(plan, by: .system)
+            try await s.follower.sync()
+            await controller.tick()
+            _ = try await Self.traffic(client, records)
+            // A request the server refuses (bad input) is the client's error, not the version's.
+            let bad = try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: TestServer.body(#"{"instances":[{"age":"old"}]}"#))
+            #expect(bad.status == .badRequest)
+            let counts = s.router.outcomeCounts
+            let candidate = try #require(counts[OutcomeKey(rolloutID: r.id, step: 0, version: "2")])
+            let stable = try #require(counts[OutcomeKey(rolloutID: r.id, step: 0, version: "1")])
+            #expect(candidate.requests > 0 && stable.requests > 0 && candidate.errors == 0 && stable.errors == 0, "\(counts)")
+            // Another replica saw the candidate fail half its requests.
+            try await s.registry.store.write { tx throws(KeelError) in
+                try await tx.saveRolloutOutcomes(replica: "replica-2", [RolloutOutcomeRecord(rolloutID: r.id, step: 0, version: "2", requests: 100, errors: 50)], at: Date())
+            }
+            try await Task.sleep(for: .milliseconds(1_100))
+            await controller.tick()
+            let done = try #require(try await s.registry.currentRollout("churn"))
+            #expect(done.state == .rolledBack, "\(done.json)")
+            let result = try #require(done.lastAnalysis.first)
+            #expect(result.samples == Int(candidate.requests) + 100)
+            #expect(abs((result.value ?? 0) - 50 / Double(result.samples)) < 1e-12)
+        }
+        await s.stop()
+    }
 }

@@ -31,8 +31,11 @@ public struct RolloutCheck: Sendable, Equatable, Codable {
     }
 
     /// Metrics read from the prediction log (latency in milliseconds of the version's own
-    /// predictions); every other name is a live quality metric from feedback (`roc_auc`, …).
+    /// predictions); `error_rate` is the share of the version's requests during the step that
+    /// failed on the server's side (5xx), counted by every replica; every other name is a live
+    /// quality metric from feedback (`roc_auc`, …).
     public static let latencyMetrics = ["mean_latency_ms", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"]
+    public static let errorRate = "error_rate"
 
     public var text: String { "\(metric) \(op.rawValue) \(relative ? "stable * " : "")\(Self.format(value))" }
 

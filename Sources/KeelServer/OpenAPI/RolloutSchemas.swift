@@ -8,7 +8,7 @@ extension ComponentSchemas {
             "strategy": S.string(oneOf: Rollout.Strategy.allCases.map(\.rawValue)).described("canary (default) or blue-green (0 % then 100 %)"),
             "steps": S.array(.number, minItems: 1).described("Candidate traffic percent per step, non-decreasing, ending at 100 (default 5, 25, 50, 100)"),
             "interval": S.number.described("Seconds per step before its analysis (default 60)"),
-            "checks": S.array(.string).described("'metric op value' or 'metric op stable * factor'; latency metrics: mean/p50/p95/p99_latency_ms, any other name is a live quality metric"),
+            "checks": S.array(.string).described("'metric op value' or 'metric op stable * factor'; error_rate (5xx share), mean/p50/p95/p99_latency_ms, any other name is a live quality metric"),
             "failure_limit": S.integer(minimum: 1, maximum: 100).described("Failed analyses that roll back (default 2)"),
             "min_samples": S.integer(minimum: 1).described("Predictions (latency) or labels (quality) a check needs to pass or fail (default 100)"),
             "sticky": S.boolean.described("Assign by entity id (default true) rather than per request"),

@@ -11,13 +11,16 @@ public struct TrafficSplit: Sendable, Equatable {
     public var weight: Double
     /// Sticky by entity id (a hash of the id and the rollout id) rather than random.
     public var sticky: Bool
+    /// The rollout's step (outcomes are counted per step).
+    public var step: Int
 
-    public init(rolloutID: Int64, candidate: String, stable: String, weight: Double, sticky: Bool) {
+    public init(rolloutID: Int64, candidate: String, stable: String, weight: Double, sticky: Bool, step: Int = 0) {
         self.rolloutID = rolloutID
         self.candidate = candidate
         self.stable = stable
         self.weight = weight
         self.sticky = sticky
+        self.step = step
     }
 
     /// The weight as a bucket bound out of 10 000 (basis points).
@@ -29,12 +32,32 @@ public enum DeploymentArm: String, Sendable {
     case stable, canary
 }
 
+/// Requests and server-side failures of one version during one rollout step on this replica.
+public struct OutcomeCount: Sendable, Equatable {
+    public var requests: Int64 = 0
+    public var errors: Int64 = 0
+}
+
+/// Which counts an outcome adds to.
+public struct OutcomeKey: Sendable, Hashable {
+    public var rolloutID: Int64
+    public var step: Int
+    public var version: String
+
+    public init(rolloutID: Int64, step: Int, version: String) {
+        self.rolloutID = rolloutID
+        self.step = step
+        self.version = version
+    }
+}
+
 /// Decides per request (or per row of a records request) which version serves it. Every
 /// replica installs the same splits from the store, and a sticky assignment is a pure
 /// function of the entity id and the rollout id, so a customer sees one version on every
 /// replica for the rollout's life. Routing takes one lock and one hash per key.
 public final class DeploymentRouter: Sendable {
     private let splits = Mutex<[String: TrafficSplit]>([:])
+    private let outcomes = Mutex<[OutcomeKey: OutcomeCount]>([:])
     private let counter = Atomic<UInt64>(0)
     private let seed: UInt64
 
@@ -44,9 +67,24 @@ public final class DeploymentRouter: Sendable {
     }
 
     /// Replaces every split (model → split); models without one serve their stable version.
+    /// Outcome counts of rollouts no longer installed are dropped.
     public func install(_ new: [String: TrafficSplit]) {
         splits.withLock { $0 = new }
+        let live = Set(new.values.map(\.rolloutID))
+        outcomes.withLock { o in o = o.filter { live.contains($0.key.rolloutID) } }
     }
+
+    /// Counts one request a rollout's version answered (or failed on the server's side).
+    public func record(_ split: TrafficSplit, version: String, failed: Bool) {
+        let key = OutcomeKey(rolloutID: split.rolloutID, step: split.step, version: version)
+        outcomes.withLock { o in
+            o[key, default: OutcomeCount()].requests &+= 1
+            if failed { o[key, default: OutcomeCount()].errors &+= 1 }
+        }
+    }
+
+    /// This replica's counts so far (the rollout controller stores them for the leader).
+    public var outcomeCounts: [OutcomeKey: OutcomeCount] { outcomes.withLock { $0 } }
 
     /// The model's split when its candidate takes any traffic.
     public func split(for model: String) -> TrafficSplit? {

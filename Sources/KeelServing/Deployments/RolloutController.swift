@@ -54,6 +54,7 @@ public final class RolloutController: Sendable {
         do {
             var active = try await registry.activeRollouts()
             install(active)
+            try await saveOutcomes(now: now)
             let leader = try await registry.store.write { tx throws(KeelError) in
                 try await tx.acquireLease(named: "rollouts", holder: holder, until: now.addingTimeInterval(10), now: now)
             }
@@ -83,21 +84,40 @@ public final class RolloutController: Sendable {
         }
     }
 
+    /// Every active rollout, at 0 % too (its candidate's smoke tests and the stable version's
+    /// answers are counted for the error-rate check).
     func install(_ active: [Rollout]) {
         var splits: [String: TrafficSplit] = [:]
-        for r in active where r.weight > 0 {
-            splits[r.model] = TrafficSplit(rolloutID: r.id, candidate: String(r.candidate), stable: String(r.stable), weight: r.weight, sticky: r.sticky)
+        for r in active {
+            splits[r.model] = TrafficSplit(
+                rolloutID: r.id, candidate: String(r.candidate), stable: String(r.stable), weight: r.weight, sticky: r.sticky, step: r.step)
         }
         if splits != router.all { router.install(splits) }
+    }
+
+    /// This replica's request and error counts, for the leader to sum.
+    func saveOutcomes(now: Date) async throws(KeelError) {
+        let counts = router.outcomeCounts
+        guard !counts.isEmpty else { return }
+        let records = counts.map { RolloutOutcomeRecord(rolloutID: $0.key.rolloutID, step: $0.key.step, version: $0.key.version, requests: $0.value.requests, errors: $0.value.errors) }
+        try await registry.store.write { tx throws(KeelError) in try await tx.saveRolloutOutcomes(replica: holder, records, at: now) }
     }
 
     /// Every check of the rollout over the step that just ended.
     func analyse(_ r: Rollout, now: Date) async -> [CheckResult] {
         var latencies: [Int: [Double]] = [:]
+        var outcomes: [String: (requests: Int64, errors: Int64)]?
         var qualities: [Int: LiveQuality?] = [:]
         var out: [CheckResult] = []
         for check in r.checks {
             func value(_ version: Int) async -> (Double?, Int) {
+                if check.metric == RolloutCheck.errorRate {
+                    if outcomes == nil {
+                        outcomes = (try? await registry.store.read { db throws(KeelError) in try await db.rolloutOutcomes(rolloutID: r.id, step: r.step) }) ?? [:]
+                    }
+                    guard let o = outcomes?[String(version)], o.requests > 0 else { return (nil, 0) }
+                    return (Double(o.errors) / Double(o.requests), Int(clamping: o.requests))
+                }
                 if RolloutCheck.latencyMetrics.contains(check.metric) {
                     // The candidate over the step; the stable version over its newest predictions
                     // (at 100 % it gets none during the step, and its baseline is what it was).

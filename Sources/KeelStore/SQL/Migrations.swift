@@ -259,5 +259,21 @@ public enum Migrations {
             """,
             "CREATE INDEX rollout_events_rollout ON rollout_events (rollout_id, id)",
         ]),
+        // Each replica's request and error counts per rollout step and version, so the replica
+        // running the controller sees every replica's error rate.
+        Migration(name: "007_rollout_outcomes", statements: [
+            """
+            CREATE TABLE rollout_outcomes (
+                rollout_id BIGINT NOT NULL,
+                step INTEGER NOT NULL,
+                replica TEXT NOT NULL,
+                version TEXT NOT NULL,
+                requests BIGINT NOT NULL,
+                errors BIGINT NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (rollout_id, step, replica, version)
+            )
+            """,
+        ]),
     ]
 }

@@ -47,6 +47,27 @@ extension SQLTransaction {
         )?["id"]?.int ?? 0
     }
 
+    public func rolloutOutcomes(rolloutID: Int64, step: Int) async throws(KeelError) -> [String: (requests: Int64, errors: Int64)] {
+        let rows = try await query(
+            "SELECT version, SUM(requests) AS requests, SUM(errors) AS errors FROM rollout_outcomes WHERE rollout_id = ? AND step = ? GROUP BY version",
+            [.int(rolloutID), .int(Int64(step))])
+        var out: [String: (requests: Int64, errors: Int64)] = [:]
+        for r in rows { out[r.string("version")] = (r["requests"]?.int ?? 0, r["errors"]?.int ?? 0) }
+        return out
+    }
+
+    public func saveRolloutOutcomes(replica: String, _ outcomes: [RolloutOutcomeRecord], at: Date) async throws(KeelError) {
+        for o in outcomes {
+            try await execute(
+                """
+                INSERT INTO rollout_outcomes (rollout_id, step, replica, version, requests, errors, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (rollout_id, step, replica, version) DO UPDATE SET requests = excluded.requests, errors = excluded.errors,
+                    updated_at = excluded.updated_at
+                """,
+                [.int(o.rolloutID), .int(Int64(o.step)), .text(replica), .text(o.version), .int(o.requests), .int(o.errors), .date(at)])
+        }
+    }
+
     static func rollout(_ r: SQLRow) -> RolloutRecord {
         RolloutRecord(
             id: r["id"]?.int ?? 0, model: r.string("model"), state: r.string("state"), document: r.string("document"),

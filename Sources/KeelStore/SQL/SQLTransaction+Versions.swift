@@ -32,6 +32,7 @@ extension SQLTransaction {
         // The version counter stays: numbers are never handed out twice.
         try await execute("DELETE FROM gates WHERE model = ?", [.text(name)])
         try await execute("DELETE FROM rollout_events WHERE rollout_id IN (SELECT id FROM rollouts WHERE model = ?)", [.text(name)])
+        try await execute("DELETE FROM rollout_outcomes WHERE rollout_id IN (SELECT id FROM rollouts WHERE model = ?)", [.text(name)])
         try await execute("DELETE FROM rollouts WHERE model = ?", [.text(name)])
         try await execute("DELETE FROM model_versions WHERE model = ?", [.text(name)])
         try await execute("DELETE FROM registered_models WHERE name = ?", [.text(name)])
