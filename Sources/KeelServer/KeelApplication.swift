@@ -20,7 +20,7 @@ public enum KeelApplication {
     /// mounted and API keys are checked. Without one, routes that need a key are closed.
     public static func build(
         manager: ModelManager, configuration: ServerConfiguration, registry: Registry? = nil, monitor: PredictionMonitor? = nil,
-        deploymentRouter: DeploymentRouter = DeploymentRouter(), logger: Logger = Logger(label: "keel.http")
+        deploymentRouter: DeploymentRouter = DeploymentRouter(), shadow: ShadowRunner? = nil, logger: Logger = Logger(label: "keel.http")
     ) -> KeelRouter {
         let router = Router(context: KeelRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -30,7 +30,7 @@ public enum KeelApplication {
         let guardian = AccessGuard(
             keys: registry?.keys, inferenceRequiresKey: configuration.inferenceRequiresKey, metrics: manager.metrics, logger: logger)
         let routes = KeelRoutes(router: router, guardian: guardian)
-        let service = InferenceService(manager: manager, monitor: monitor, router: deploymentRouter)
+        let service = InferenceService(manager: manager, monitor: monitor, router: deploymentRouter, shadow: shadow)
         if let registry {
             ModelRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes, loadTimeout: configuration.loadTimeout).register(on: routes)
             AccessRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
@@ -80,7 +80,7 @@ public enum KeelApplication {
         Application(
             router: build(
                 manager: manager, configuration: configuration, registry: follower?.registry, monitor: monitoring?.monitor,
-                deploymentRouter: monitoring?.router ?? DeploymentRouter(), logger: logger
+                deploymentRouter: monitoring?.router ?? DeploymentRouter(), shadow: monitoring?.shadow, logger: logger
             ).router,
             server: server(configuration),
             configuration: applicationConfiguration(configuration, logger: logger),

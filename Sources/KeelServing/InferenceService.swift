@@ -24,11 +24,21 @@ public final class InferenceService: Sendable {
     public let manager: ModelManager
     public let monitor: PredictionMonitor?
     public let router: DeploymentRouter
+    public let shadow: ShadowRunner?
 
-    public init(manager: ModelManager, monitor: PredictionMonitor? = nil, router: DeploymentRouter = DeploymentRouter()) {
+    public init(manager: ModelManager, monitor: PredictionMonitor? = nil, router: DeploymentRouter = DeploymentRouter(), shadow: ShadowRunner? = nil) {
         self.manager = manager
         self.monitor = monitor
         self.router = router
+        self.shadow = shadow
+    }
+
+    /// Copies a stable answer's request to a shadow candidate (when drawn); never waits.
+    func mirror(_ split: TrafficSplit?, _ model: String, inputs: [String: Tensor], outputs: [String: Tensor], rows: Int, origin: RequestOrigin, entityIDs: [String]?, records: [[String: JSONValue]]?) {
+        guard let split, split.mirror > 0, let shadow, router.mirrors(split), let candidate = manager.served(model, version: split.candidate) else { return }
+        shadow.submit(ShadowRunner.Job(
+            split: split, candidate: candidate, inputs: inputs, stableOutputs: outputs, rows: rows, requestID: origin.requestID, entityIDs: entityIDs,
+            records: records))
     }
 
     /// The version serving a request that names none: the candidate for the rollout's share
@@ -70,6 +80,9 @@ public final class InferenceService: Sendable {
         monitor?.record(
             served, arm: arm.rawValue, requestID: origin.requestID, entityIDs: entities, records: nil, inputs: inputs, outputs: outputs,
             started: origin.started)
+        if version == nil, arm == .stable {
+            mirror(split, model, inputs: inputs, outputs: outputs, rows: inputs.values.first?.shape.first ?? 0, origin: origin, entityIDs: entities, records: nil)
+        }
         let wanted = request.outputs.isEmpty ? nil : Set(request.outputs.map(\.name))
         var named: [NamedTensor] = []
         for s in served.metadata.outputs where wanted?.contains(s.name) ?? true {
@@ -120,15 +133,19 @@ public final class InferenceService: Sendable {
         }
         let inputs = try schema.encode(records)
         let outputs = try await infer(served, inputs, split: split, routed: routed)
-        if let monitor {
+        var entities: [String]?
+        if monitor != nil || (routed && split?.mirror ?? 0 > 0) {
             let idField = served.config.idField
             // Without an id field the default ids name the rows' places in the whole request.
-            let entities: [String]? = idField == nil && rows == nil ? nil : records.enumerated().map { i, record in
+            entities = idField == nil && rows == nil ? nil : records.enumerated().map { i, record in
                 idField.flatMap { record[$0].flatMap(Self.entityText) } ?? "\(origin.requestID):\(rows.map { $0[i] } ?? i)"
             }
-            monitor.record(
-                served, arm: arm.rawValue, requestID: origin.requestID, entityIDs: entities, records: records, inputs: inputs, outputs: outputs,
-                started: origin.started)
+        }
+        monitor?.record(
+            served, arm: arm.rawValue, requestID: origin.requestID, entityIDs: entities, records: records, inputs: inputs, outputs: outputs,
+            started: origin.started)
+        if routed, arm == .stable {
+            mirror(split, served.modelName, inputs: inputs, outputs: outputs, rows: records.count, origin: origin, entityIDs: entities, records: records)
         }
         return outputs
     }

@@ -10,8 +10,8 @@ public protocol RolloutSnapshot {
     func rollout(id: Int64) async throws(KeelError) -> RolloutRecord?
     /// A rollout's history, oldest first.
     func rolloutEvents(rolloutID: Int64, limit: Int) async throws(KeelError) -> [RolloutEventRecord]
-    /// Requests and errors of every replica during one step, summed per version.
-    func rolloutOutcomes(rolloutID: Int64, step: Int) async throws(KeelError) -> [String: (requests: Int64, errors: Int64)]
+    /// Every replica's counts during one step, summed per version (the largest difference is the maximum).
+    func rolloutOutcomes(rolloutID: Int64, step: Int) async throws(KeelError) -> [String: RolloutOutcomeRecord]
 }
 
 /// One replica's counts for one version during one rollout step.
@@ -21,13 +21,25 @@ public struct RolloutOutcomeRecord: Sendable, Equatable {
     public var version: String
     public var requests: Int64
     public var errors: Int64
+    /// Shadow rows compared with the stable version's answers, and those with the same label.
+    public var compared: Int64
+    public var agreed: Int64
+    public var absDiffSum: Double
+    public var absDiffMax: Double
 
-    public init(rolloutID: Int64, step: Int, version: String, requests: Int64, errors: Int64) {
+    public init(
+        rolloutID: Int64, step: Int, version: String, requests: Int64, errors: Int64, compared: Int64 = 0, agreed: Int64 = 0,
+        absDiffSum: Double = 0, absDiffMax: Double = 0
+    ) {
         self.rolloutID = rolloutID
         self.step = step
         self.version = version
         self.requests = requests
         self.errors = errors
+        self.compared = compared
+        self.agreed = agreed
+        self.absDiffSum = absDiffSum
+        self.absDiffMax = absDiffMax
     }
 }
 

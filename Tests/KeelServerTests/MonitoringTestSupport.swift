@@ -20,6 +20,7 @@ struct MonitoredServer {
     let keys: TestKeys
     let follower: RegistryFollower
     let router: DeploymentRouter
+    let shadow: ShadowRunner
     let app: Application<RouterResponder<KeelRequestContext>>
     let writerTask: Task<Void, Never>
 
@@ -53,11 +54,17 @@ struct MonitoredServer {
         let writer = PredictionLogWriter(store: registry.store, logger: logger)
         var configuration = ServerConfiguration()
         configuration.maxBodyBytes = 16 << 20
-        let built = KeelApplication.build(manager: manager, configuration: configuration, registry: registry, monitor: PredictionMonitor(writer: writer), deploymentRouter: router)
-        let writerTask = Task { await writer.run() }
+        let monitor = PredictionMonitor(writer: writer)
+        let shadow = ShadowRunner(router: router, monitor: monitor, logger: logger)
+        let built = KeelApplication.build(manager: manager, configuration: configuration, registry: registry, monitor: monitor, deploymentRouter: router, shadow: shadow)
+        let writerTask = Task {
+            async let shadows: Void = shadow.run()
+            await writer.run()
+            await shadows
+        }
         return MonitoredServer(
             registry: registry, manager: manager, writer: writer, service: MonitoringService(store: registry.store, manager: manager, registry: registry),
-            keys: keys, follower: follower, router: router, app: Application(router: built.router), writerTask: writerTask)
+            keys: keys, follower: follower, router: router, shadow: shadow, app: Application(router: built.router), writerTask: writerTask)
     }
 
     func stop() async {

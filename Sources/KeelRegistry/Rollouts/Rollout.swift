@@ -18,6 +18,9 @@ public struct Rollout: Sendable, Equatable, Codable {
         /// One step to 100 % once the candidate's checks pass at 0 % (smoke tests go to
         /// `/v2/models/{m}/versions/candidate`).
         case blueGreen = "blue-green"
+        /// Each step's share of live traffic is copied to the candidate off the response path;
+        /// its answers are compared with the stable version's and discarded.
+        case shadow
     }
 
     /// Set from the stored row (not part of the document).
@@ -50,13 +53,18 @@ public struct Rollout: Sendable, Equatable, Codable {
     public var reason: String?
     public var createdBy: String
 
-    /// The candidate's share of traffic now, 0…100.
+    /// The candidate's share of traffic now, 0…100 (a shadow candidate answers none).
     public var weight: Double {
         switch state {
-        case .running, .paused: steps.indices.contains(step) ? steps[step] : 0
+        case .running, .paused: strategy == .shadow ? 0 : (steps.indices.contains(step) ? steps[step] : 0)
         case .promoted: 100
         case .rolledBack, .aborted: 0
         }
+    }
+
+    /// The share of live traffic copied to a shadow candidate, 0…100.
+    public var mirror: Double {
+        strategy == .shadow && state.isActive && steps.indices.contains(step) ? steps[step] : 0
     }
 
     public var json: JSONValue {
@@ -65,7 +73,7 @@ public struct Rollout: Sendable, Equatable, Codable {
             "id": .number(Double(id)), "model": .string(model), "strategy": .string(strategy.rawValue),
             "candidate_version": .string(String(candidate)), "stable_version": .string(String(stable)),
             "state": .string(state.rawValue), "steps": .array(steps.map { .number($0) }), "step": .number(Double(step)),
-            "weight": .number(weight), "interval": .number(interval), "checks": .array(checks.map { .string($0.text) }),
+            "weight": .number(weight), "mirror": .number(mirror), "interval": .number(interval), "checks": .array(checks.map { .string($0.text) }),
             "failure_limit": .number(Double(failureLimit)), "failures": .number(Double(failures)),
             "min_samples": .number(Double(minSamples)), "sticky": .bool(sticky), "inconclusive_deadline": .number(inconclusiveDeadline),
             "step_started_at": .string(ISO8601DateFormatter().string(from: stepStartedAt)),

@@ -36,6 +36,9 @@ public struct RolloutCheck: Sendable, Equatable, Codable {
     /// quality metric from feedback (`roc_auc`, …).
     public static let latencyMetrics = ["mean_latency_ms", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"]
     public static let errorRate = "error_rate"
+    /// A shadow candidate compared with the stable version on the same requests: the share of
+    /// rows with the same label, the mean and the largest absolute score difference.
+    public static let shadowMetrics = ["shadow_agreement", "shadow_mean_abs_diff", "shadow_max_abs_diff"]
 
     public var text: String { "\(metric) \(op.rawValue) \(relative ? "stable * " : "")\(Self.format(value))" }
 

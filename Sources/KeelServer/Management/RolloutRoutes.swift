@@ -87,7 +87,7 @@ struct RolloutRoutes {
             if strategy == .blueGreen { plan.steps = [0, 100] }
         }
         if let v = body.value["steps"], v != .null {
-            guard plan.strategy == .canary else { throw KeelError.invalidInput("'steps' apply to canary rollouts (blue-green is 0 % then 100 %)") }
+            guard plan.strategy != .blueGreen else { throw KeelError.invalidInput("'steps' apply to canary and shadow rollouts (blue-green is 0 % then 100 %)") }
             guard let list = v.arrayValue, list.count <= 100 else { throw KeelError.invalidInput("'steps' must be an array of at most 100 percentages") }
             plan.steps = try list.enumerated().map { i, x throws(KeelError) in
                 guard let d = x.doubleValue else { throw KeelError.invalidInput("steps[\(i)] must be a number") }

@@ -17,6 +17,7 @@ public struct MonitoringRuntime: Sendable {
     public let notifier: WebhookNotifier?
     public let router: DeploymentRouter
     public let rollouts: RolloutController
+    public let shadow: ShadowRunner
 
     public init(registry: Registry, manager: ModelManager, configuration: ServerConfiguration, logger: Logger) {
         let m = manager.metrics
@@ -34,6 +35,7 @@ public struct MonitoringRuntime: Sendable {
             retention: RetentionPolicy(maxAge: configuration.logRetention, maxRows: configuration.logMaxRows), notifier: notifier, logger: logger)
         router = DeploymentRouter()
         rollouts = RolloutController(registry: registry, router: router, monitoring: service, logger: logger)
+        shadow = ShadowRunner(router: router, monitor: monitor, dropped: m.counter("keel_shadow_dropped_total"), logger: logger)
     }
 
     /// The background services: the log writer (flushed on shutdown), the controller, the webhook.
@@ -42,6 +44,7 @@ public struct MonitoringRuntime: Sendable {
             BackgroundService { await writer.run() },
             BackgroundService { await controller.run() },
             BackgroundService { await rollouts.run() },
+            BackgroundService { await shadow.run() },
         ]
         if let notifier { out.append(BackgroundService { await notifier.run() }) }
         return out

@@ -5,7 +5,7 @@ extension ComponentSchemas {
     static let rollouts: [String: S] = [
         "RolloutRequest": .object([
             "version": S.integer(minimum: 1).described("The candidate version"),
-            "strategy": S.string(oneOf: Rollout.Strategy.allCases.map(\.rawValue)).described("canary (default) or blue-green (0 % then 100 %)"),
+            "strategy": S.string(oneOf: Rollout.Strategy.allCases.map(\.rawValue)).described("canary (default), blue-green (0 % then 100 %) or shadow (steps are the share of traffic copied to the candidate)"),
             "steps": S.array(.number, minItems: 1).described("Candidate traffic percent per step, non-decreasing, ending at 100 (default 5, 25, 50, 100)"),
             "interval": S.number.described("Seconds per step before its analysis (default 60)"),
             "checks": S.array(.string).described("'metric op value' or 'metric op stable * factor'; error_rate (5xx share), mean/p50/p95/p99_latency_ms, any other name is a live quality metric"),
@@ -23,7 +23,7 @@ extension ComponentSchemas {
         "Rollout": .object([
             "id": .integer, "model": .string, "strategy": .string, "candidate_version": .string, "stable_version": .string,
             "state": S.string(oneOf: Rollout.State.allCases.map(\.rawValue)), "steps": .array(.number), "step": .integer,
-            "weight": S.number.described("The candidate's traffic percent now"), "interval": .number, "checks": .array(.string),
+            "weight": S.number.described("The candidate's traffic percent now"), "mirror": S.number.described("The percent of traffic copied to a shadow candidate"), "interval": .number, "checks": .array(.string),
             "failure_limit": .integer, "failures": .integer, "min_samples": .integer, "sticky": .boolean, "inconclusive_deadline": .number,
             "step_started_at": .dateTime, "created_by": .string, "analysis": .array(.ref("CheckResult")),
             "reason": S.string.described("Why it paused or ended"), "events": S.array(.ref("RolloutEvent")).described("The decision history (single rollout views)"),

@@ -13,14 +13,17 @@ public struct TrafficSplit: Sendable, Equatable {
     public var sticky: Bool
     /// The rollout's step (outcomes are counted per step).
     public var step: Int
+    /// The share of requests copied to a shadow candidate, 0…100 percent.
+    public var mirror: Double
 
-    public init(rolloutID: Int64, candidate: String, stable: String, weight: Double, sticky: Bool, step: Int = 0) {
+    public init(rolloutID: Int64, candidate: String, stable: String, weight: Double, sticky: Bool, step: Int = 0, mirror: Double = 0) {
         self.rolloutID = rolloutID
         self.candidate = candidate
         self.stable = stable
         self.weight = weight
         self.sticky = sticky
         self.step = step
+        self.mirror = mirror
     }
 
     /// The weight as a bucket bound out of 10 000 (basis points).
@@ -36,6 +39,11 @@ public enum DeploymentArm: String, Sendable {
 public struct OutcomeCount: Sendable, Equatable {
     public var requests: Int64 = 0
     public var errors: Int64 = 0
+    /// Shadow rows compared with the stable answers, those with the same label, and the score differences.
+    public var compared: Int64 = 0
+    public var agreed: Int64 = 0
+    public var absDiffSum: Double = 0
+    public var absDiffMax: Double = 0
 }
 
 /// Which counts an outcome adds to.
@@ -81,6 +89,26 @@ public final class DeploymentRouter: Sendable {
             o[key, default: OutcomeCount()].requests &+= 1
             if failed { o[key, default: OutcomeCount()].errors &+= 1 }
         }
+    }
+
+    /// Adds a shadow comparison of `rows` rows.
+    public func recordShadow(_ split: TrafficSplit, version: String, rows: Int64, agreed: Int64, absDiffSum: Double, absDiffMax: Double) {
+        let key = OutcomeKey(rolloutID: split.rolloutID, step: split.step, version: version)
+        outcomes.withLock { o in
+            var c = o[key, default: OutcomeCount()]
+            c.compared &+= rows
+            c.agreed &+= agreed
+            c.absDiffSum += absDiffSum
+            c.absDiffMax = max(c.absDiffMax, absDiffMax)
+            o[key] = c
+        }
+    }
+
+    /// Whether this request is copied to the shadow candidate (a draw per request).
+    public func mirrors(_ split: TrafficSplit) -> Bool {
+        let bound = UInt64(max(0, min(10_000, (split.mirror * 100).rounded())))
+        if bound == 0 { return false }
+        return bound >= 10_000 || Self.mix(seed &+ counter.wrappingAdd(1, ordering: .relaxed).newValue) % 10_000 < bound
     }
 
     /// This replica's counts so far (the rollout controller stores them for the leader).

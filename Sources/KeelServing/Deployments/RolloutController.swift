@@ -90,7 +90,8 @@ public final class RolloutController: Sendable {
         var splits: [String: TrafficSplit] = [:]
         for r in active {
             splits[r.model] = TrafficSplit(
-                rolloutID: r.id, candidate: String(r.candidate), stable: String(r.stable), weight: r.weight, sticky: r.sticky, step: r.step)
+                rolloutID: r.id, candidate: String(r.candidate), stable: String(r.stable), weight: r.weight, sticky: r.sticky, step: r.step,
+                mirror: r.mirror)
         }
         if splits != router.all { router.install(splits) }
     }
@@ -99,24 +100,35 @@ public final class RolloutController: Sendable {
     func saveOutcomes(now: Date) async throws(KeelError) {
         let counts = router.outcomeCounts
         guard !counts.isEmpty else { return }
-        let records = counts.map { RolloutOutcomeRecord(rolloutID: $0.key.rolloutID, step: $0.key.step, version: $0.key.version, requests: $0.value.requests, errors: $0.value.errors) }
+        let records = counts.map { k, c in
+            RolloutOutcomeRecord(
+                rolloutID: k.rolloutID, step: k.step, version: k.version, requests: c.requests, errors: c.errors, compared: c.compared,
+                agreed: c.agreed, absDiffSum: c.absDiffSum, absDiffMax: c.absDiffMax)
+        }
         try await registry.store.write { tx throws(KeelError) in try await tx.saveRolloutOutcomes(replica: holder, records, at: now) }
     }
 
     /// Every check of the rollout over the step that just ended.
     func analyse(_ r: Rollout, now: Date) async -> [CheckResult] {
         var latencies: [Int: [Double]] = [:]
-        var outcomes: [String: (requests: Int64, errors: Int64)]?
+        var outcomes: [String: RolloutOutcomeRecord]?
         var qualities: [Int: LiveQuality?] = [:]
         var out: [CheckResult] = []
         for check in r.checks {
             func value(_ version: Int) async -> (Double?, Int) {
-                if check.metric == RolloutCheck.errorRate {
+                if check.metric == RolloutCheck.errorRate || RolloutCheck.shadowMetrics.contains(check.metric) {
                     if outcomes == nil {
                         outcomes = (try? await registry.store.read { db throws(KeelError) in try await db.rolloutOutcomes(rolloutID: r.id, step: r.step) }) ?? [:]
                     }
-                    guard let o = outcomes?[String(version)], o.requests > 0 else { return (nil, 0) }
-                    return (Double(o.errors) / Double(o.requests), Int(clamping: o.requests))
+                    guard let o = outcomes?[String(version)] else { return (nil, 0) }
+                    switch check.metric {
+                    case RolloutCheck.errorRate:
+                        return o.requests > 0 ? (Double(o.errors) / Double(o.requests), Int(clamping: o.requests)) : (nil, 0)
+                    case _ where o.compared == 0: return (nil, 0)
+                    case "shadow_agreement": return (Double(o.agreed) / Double(o.compared), Int(clamping: o.compared))
+                    case "shadow_mean_abs_diff": return (o.absDiffSum / Double(o.compared), Int(clamping: o.compared))
+                    default: return (o.absDiffMax, Int(clamping: o.compared))
+                    }
                 }
                 if RolloutCheck.latencyMetrics.contains(check.metric) {
                     // The candidate over the step; the stable version over its newest predictions

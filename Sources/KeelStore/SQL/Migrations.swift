@@ -259,8 +259,9 @@ public enum Migrations {
             """,
             "CREATE INDEX rollout_events_rollout ON rollout_events (rollout_id, id)",
         ]),
-        // Each replica's request and error counts per rollout step and version, so the replica
-        // running the controller sees every replica's error rate.
+        // Each replica's request and error counts per rollout step and version (and, for a
+        // shadow candidate, how its answers compared), so the replica running the controller
+        // sees every replica's traffic.
         Migration(name: "007_rollout_outcomes", statements: [
             """
             CREATE TABLE rollout_outcomes (
@@ -270,6 +271,10 @@ public enum Migrations {
                 version TEXT NOT NULL,
                 requests BIGINT NOT NULL,
                 errors BIGINT NOT NULL,
+                compared BIGINT NOT NULL,
+                agreed BIGINT NOT NULL,
+                abs_diff_sum DOUBLE PRECISION NOT NULL,
+                abs_diff_max DOUBLE PRECISION NOT NULL,
                 updated_at DOUBLE PRECISION NOT NULL,
                 PRIMARY KEY (rollout_id, step, replica, version)
             )

@@ -47,12 +47,23 @@ extension SQLTransaction {
         )?["id"]?.int ?? 0
     }
 
-    public func rolloutOutcomes(rolloutID: Int64, step: Int) async throws(KeelError) -> [String: (requests: Int64, errors: Int64)] {
+    public func rolloutOutcomes(rolloutID: Int64, step: Int) async throws(KeelError) -> [String: RolloutOutcomeRecord] {
         let rows = try await query(
-            "SELECT version, SUM(requests) AS requests, SUM(errors) AS errors FROM rollout_outcomes WHERE rollout_id = ? AND step = ? GROUP BY version",
+            """
+            SELECT version, CAST(SUM(requests) AS BIGINT) AS requests, CAST(SUM(errors) AS BIGINT) AS errors,
+                CAST(SUM(compared) AS BIGINT) AS compared, CAST(SUM(agreed) AS BIGINT) AS agreed,
+                SUM(abs_diff_sum) AS abs_diff_sum, MAX(abs_diff_max) AS abs_diff_max
+            FROM rollout_outcomes WHERE rollout_id = ? AND step = ? GROUP BY version
+            """,
             [.int(rolloutID), .int(Int64(step))])
-        var out: [String: (requests: Int64, errors: Int64)] = [:]
-        for r in rows { out[r.string("version")] = (r["requests"]?.int ?? 0, r["errors"]?.int ?? 0) }
+        var out: [String: RolloutOutcomeRecord] = [:]
+        for r in rows {
+            let version = r.string("version")
+            out[version] = RolloutOutcomeRecord(
+                rolloutID: rolloutID, step: step, version: version, requests: r["requests"]?.int ?? 0, errors: r["errors"]?.int ?? 0,
+                compared: r["compared"]?.int ?? 0, agreed: r["agreed"]?.int ?? 0, absDiffSum: r["abs_diff_sum"]?.double ?? 0,
+                absDiffMax: r["abs_diff_max"]?.double ?? 0)
+        }
         return out
     }
 
@@ -60,11 +71,14 @@ extension SQLTransaction {
         for o in outcomes {
             try await execute(
                 """
-                INSERT INTO rollout_outcomes (rollout_id, step, replica, version, requests, errors, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO rollout_outcomes (rollout_id, step, replica, version, requests, errors, compared, agreed, abs_diff_sum, abs_diff_max, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (rollout_id, step, replica, version) DO UPDATE SET requests = excluded.requests, errors = excluded.errors,
-                    updated_at = excluded.updated_at
+                    compared = excluded.compared, agreed = excluded.agreed, abs_diff_sum = excluded.abs_diff_sum,
+                    abs_diff_max = excluded.abs_diff_max, updated_at = excluded.updated_at
                 """,
-                [.int(o.rolloutID), .int(Int64(o.step)), .text(replica), .text(o.version), .int(o.requests), .int(o.errors), .date(at)])
+                [.int(o.rolloutID), .int(Int64(o.step)), .text(replica), .text(o.version), .int(o.requests), .int(o.errors), .int(o.compared),
+                 .int(o.agreed), .double(o.absDiffSum.isFinite ? o.absDiffSum : 0), .double(o.absDiffMax.isFinite ? o.absDiffMax : 0), .date(at)])
         }
     }
 

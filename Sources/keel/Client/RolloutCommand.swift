@@ -26,7 +26,7 @@ struct RolloutCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Model name.") var model: String
         @Argument(help: "Candidate version number.") var version: Int
-        @Option(help: "canary or blue-green.") var strategy: String = "canary"
+        @Option(help: "canary, blue-green or shadow.") var strategy: String = "canary"
         @Option(help: "Candidate traffic percent per step, e.g. 10,50,100 (canary).") var steps: String?
         @Option(help: "Time per step before its analysis: 30s, 5m, 1h.") var interval: String = "60s"
         @Option(name: .customLong("check"), help: "'metric op value' or 'metric op stable * factor' (repeatable).") var checks: [String] = []
