@@ -4,10 +4,10 @@ import Testing
 
 @Suite struct RolloutCheckTests {
     @Test func checksParseInBothForms() throws {
-        #expect(try RolloutCheck.parse("p95_latency_ms < 20") == RolloutCheck(metric: "p95_latency_ms", op: .less, value: 20))
-        #expect(try RolloutCheck.parse("roc_auc>=0.85") == RolloutCheck(metric: "roc_auc", op: .greaterOrEqual, value: 0.85))
-        #expect(try RolloutCheck.parse(" p99_latency_ms <= stable * 1.2 ") == RolloutCheck(metric: "p99_latency_ms", op: .lessOrEqual, value: 1.2, relative: true))
-        #expect(try RolloutCheck.parse("accuracy > stable") == RolloutCheck(metric: "accuracy", op: .greater, value: 1, relative: true))
+        #expect(try RolloutCheck.parse("p95_latency_ms < 20") == RolloutCheck(metric: "p95_latency_ms", op: .lt, value: 20))
+        #expect(try RolloutCheck.parse("roc_auc>=0.85") == RolloutCheck(metric: "roc_auc", op: .ge, value: 0.85))
+        #expect(try RolloutCheck.parse(" p99_latency_ms <= stable * 1.2 ") == RolloutCheck(metric: "p99_latency_ms", op: .le, value: 1.2, relative: true))
+        #expect(try RolloutCheck.parse("accuracy > stable") == RolloutCheck(metric: "accuracy", op: .gt, value: 1, relative: true))
         #expect(try RolloutCheck.parse("p95_latency_ms <= stable * 1.2").text == "p95_latency_ms <= stable * 1.2")
     }
 

@@ -4,26 +4,14 @@ import KeelCore
 /// One analysis check of a rollout: `metric op value`, or `metric op stable * factor` to
 /// compare the candidate with the stable version (e.g. `p95_latency_ms <= stable * 1.2`).
 public struct RolloutCheck: Sendable, Equatable, Codable {
-    public enum Op: String, Sendable, Codable, CaseIterable {
-        case less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
-
-        func holds(_ a: Double, _ b: Double) -> Bool {
-            switch self {
-            case .less: a < b
-            case .lessOrEqual: a <= b
-            case .greater: a > b
-            case .greaterOrEqual: a >= b
-            }
-        }
-    }
-
     public var metric: String
-    public var op: Op
+    /// The same operators as promotion gates.
+    public var op: Gate.Op
     /// The threshold, or the factor of the stable version's value when `relative`.
     public var value: Double
     public var relative: Bool
 
-    public init(metric: String, op: Op, value: Double, relative: Bool = false) {
+    public init(metric: String, op: Gate.Op, value: Double, relative: Bool = false) {
         self.metric = metric
         self.op = op
         self.value = value
@@ -49,7 +37,7 @@ public struct RolloutCheck: Sendable, Equatable, Codable {
         let s = text.trimmingCharacters(in: .whitespaces)
         guard s.utf8.count <= 200 else { throw .invalidInput("check '\(s.prefix(40))…' is longer than 200 bytes") }
         // The longest operator first, so `<=` is not read as `<`.
-        for op in [Op.lessOrEqual, .greaterOrEqual, .less, .greater] {
+        for op in [Gate.Op.le, .ge, .eq, .lt, .gt] {
             guard let r = s.range(of: op.rawValue) else { continue }
             let metric = s[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
             var rhs = s[r.upperBound...].trimmingCharacters(in: .whitespaces)
@@ -69,7 +57,7 @@ public struct RolloutCheck: Sendable, Equatable, Codable {
             guard let value = Double(rhs), value.isFinite else { break }
             return RolloutCheck(metric: metric, op: op, value: value, relative: relative)
         }
-        throw .invalidInput("check '\(s)' must read 'metric op value' or 'metric op stable * factor' with op one of <, <=, >, >= (e.g. 'p95_latency_ms < 20', 'roc_auc >= stable * 0.98')")
+        throw .invalidInput("check '\(s)' must read 'metric op value' or 'metric op stable * factor' with op one of <, <=, >, >=, == (e.g. 'p95_latency_ms < 20', 'roc_auc >= stable * 0.98')")
     }
 
     /// pass, fail or inconclusive for a candidate value (and the stable one when relative).
@@ -85,6 +73,8 @@ public struct RolloutCheck: Sendable, Equatable, Codable {
         return op.holds(candidate, threshold) ? .pass : .fail
     }
 }
+
+extension Gate.Op: Codable {}
 
 public enum CheckVerdict: String, Sendable, Codable {
     case pass, fail, inconclusive
