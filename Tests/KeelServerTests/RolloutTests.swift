@@ -127,6 +127,9 @@ import Testing
         }
         let audit = try await s.registry.audit(limit: 100).map(\.action)
         #expect(audit.contains("rollout.rolled_back"))
+        let events = try await s.registry.store.read { db throws(KeelError) in try await db.monitoringEvents(model: "churn", since: nil, limit: 10) }
+        let rolledBack = try #require(events.first { $0.kind == "rollout" })
+        #expect(rolledBack.severity == "warning" && rolledBack.message.contains("p95_latency_ms") && rolledBack.version == "2", "\(rolledBack)")
         await s.stop()
     }
 

@@ -107,6 +107,13 @@ extension Registry {
             try await tx.updateRollout(id: r.id, state: r.state.rawValue, document: try r.encoded(), at: now)
             for e in events {
                 try await tx.appendRolloutEvent(RolloutEventRecord(rolloutID: r.id, at: now, kind: e.kind, message: e.message, details: Self.details(r)))
+                // Decisions also go to the monitoring events (kind `rollout`) beside drift and quality.
+                if ["promoted", "rolled_back", "aborted", "paused", "resumed"].contains(e.kind) {
+                    try await tx.appendMonitoringEvent(MonitoringEventRecord(
+                        at: now, model: model, version: String(r.candidate), kind: "rollout",
+                        severity: e.kind == "rolled_back" || (e.kind == "paused" && r.reason?.hasPrefix("inconclusive") == true) ? "warning" : "info",
+                        message: "rollout \(r.id) \(e.kind): \(e.message)", details: Self.details(r)))
+                }
             }
             let after = "\(r.state.rawValue) \(RolloutCheck.format(r.weight)) %"
             if before != after || r.state != .running {
