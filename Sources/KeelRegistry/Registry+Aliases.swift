@@ -29,10 +29,13 @@ extension Registry {
         }
     }
 
-    /// Only rollouts move `candidate`.
+    /// Only rollouts move `candidate`, and only experiments the `experiment-` aliases.
     static func refuseReserved(_ alias: String) throws(KeelError) {
         guard alias != Self.candidate else {
             throw KeelError(.conflict, "alias '\(Self.candidate)' is reserved: it names the version a rollout is testing (start one with POST /api/v1/models/{model}/rollouts)")
+        }
+        guard !alias.hasPrefix(Self.experimentAliasPrefix) else {
+            throw KeelError(.conflict, "aliases starting '\(Self.experimentAliasPrefix)' are reserved: they name an experiment's arms (start one with POST /api/v1/models/{model}/experiments)")
         }
     }
 

@@ -14,6 +14,8 @@ public struct Registry: Sendable {
     public static let production = "production"
     /// The alias of the version a rollout is testing; only rollouts move it.
     public static let candidate = "candidate"
+    /// `experiment-<arm>` names each arm's version while an experiment runs.
+    public static let experimentAliasPrefix = "experiment-"
 
     public init(store: any Store, artifacts: ArtifactStore) {
         self.store = store

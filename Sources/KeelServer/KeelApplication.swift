@@ -35,10 +35,10 @@ public enum KeelApplication {
             ModelRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes, loadTimeout: configuration.loadTimeout).register(on: routes)
             AccessRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
             RolloutRoutes(registry: registry, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
-            MonitoringRoutes(
-                service: MonitoringService(store: registry.store, manager: manager, registry: registry), registry: registry,
-                maxBodyBytes: configuration.maxBodyBytes
-            ).register(on: routes)
+            let monitoringService = MonitoringService(store: registry.store, manager: manager, registry: registry)
+            ExperimentRoutes(registry: registry, judge: ExperimentJudge(monitoring: monitoringService), maxBodyBytes: configuration.maxBodyBytes)
+                .register(on: routes)
+            MonitoringRoutes(service: monitoringService, registry: registry, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
         }
         HealthRoutes(manager: manager, metrics: manager.metrics).register(on: routes)
         InferenceRoutes(manager: manager, service: service, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)

@@ -42,12 +42,33 @@ public final class InferenceService: Sendable {
     }
 
     /// The version serving a request that names none: the candidate for the rollout's share
-    /// (when it is loaded), else the stable one. A named version or alias is served as asked.
+    /// (when it is loaded), an experiment's arm by weight, else the stable one. A named version
+    /// or alias is served as asked.
     func route(_ model: String, version: String?, split: TrafficSplit?, key: @autoclosure () -> String) throws(KeelError) -> (served: ServedVersion, arm: DeploymentArm) {
-        if version == nil, let split, router.arm(split, key: key()) == .canary, let candidate = manager.served(model, version: split.candidate) {
-            return (candidate, .canary)
+        if version == nil, let split {
+            if !split.arms.isEmpty {
+                let arm = split.arms[router.armIndex(split, key: key())]
+                if let served = manager.served(model, version: arm.version) { return (served, .experiment) }
+            } else if router.arm(split, key: key()) == .canary, let candidate = manager.served(model, version: split.candidate) {
+                return (candidate, .canary)
+            }
         }
         return (try manager.resolve(model, version: version), .stable)
+    }
+
+    /// What each of a split's buckets serves on this replica: stable and candidate for a
+    /// rollout, each arm for an experiment. A version not loaded here (yet) serves as stable.
+    func targets(_ model: String, _ split: TrafficSplit) throws(KeelError) -> [(served: ServedVersion, arm: DeploymentArm)] {
+        let stable = try manager.resolve(model)
+        if split.arms.isEmpty {
+            return [(stable, .stable), manager.served(model, version: split.candidate).map { ($0, .canary) } ?? (stable, .stable)]
+        }
+        return split.arms.map { arm in manager.served(model, version: arm.version).map { ($0, .experiment) } ?? (stable, .stable) }
+    }
+
+    /// Which bucket of `targets` a key falls in.
+    func bucket(_ split: TrafficSplit, key: String) -> Int {
+        split.arms.isEmpty ? (router.arm(split, key: key) == .canary ? 1 : 0) : router.armIndex(split, key: key)
     }
 
     /// Runs `served` and, while a rollout watches the model, counts the answer or the
@@ -92,30 +113,32 @@ public final class InferenceService: Sendable {
     }
 
     /// Records through the version's feature schema; returns the records API response body.
-    /// While a rollout runs each record is routed on its own (by its id field, else its
-    /// position) and each prediction names its version.
+    /// While a rollout or an experiment runs each record is routed on its own (by its id
+    /// field, else its position) and each prediction names its version.
     public func predict(model: String, version: String?, records: [[String: JSONValue]], origin: RequestOrigin) async throws(KeelError) -> [UInt8] {
         let split = router.split(for: model)
-        guard version == nil, let split, let candidate = manager.served(model, version: split.candidate) else {
+        guard version == nil, let split, split.arms.count > 1 || manager.served(model, version: split.candidate) != nil else {
             let served = try manager.resolve(model, version: version)
             let outputs = try await run(served, records: records, rows: nil, arm: .stable, origin: origin, split: split, routed: false)
             return try RecordPredictor.encode(served, records: records, outputs: outputs)
         }
-        let stable = try manager.resolve(model)
-        let idField = stable.config.idField
-        var canaryRows: [Int] = []
-        var stableRows: [Int] = []
+        let targets = try targets(model, split)
+        let idField = targets[0].served.config.idField
+        var groups = [[Int]](repeating: [], count: targets.count)
         for (row, record) in records.enumerated() {
             let key = idField.flatMap { record[$0].flatMap(Self.entityText) } ?? "\(origin.requestID):\(row)"
-            if router.arm(split, key: key) == .canary { canaryRows.append(row) } else { stableRows.append(row) }
+            groups[min(targets.count - 1, bucket(split, key: key))].append(row)
         }
-        if canaryRows.isEmpty || stableRows.isEmpty {
-            let (served, arm) = canaryRows.isEmpty ? (stable, DeploymentArm.stable) : (candidate, .canary)
+        let used = groups.indices.filter { !groups[$0].isEmpty }
+        if used.count <= 1 {
+            let (served, arm) = targets[used.first ?? 0]
             let outputs = try await run(served, records: records, rows: nil, arm: arm, origin: origin, split: split, routed: true)
             return try RecordPredictor.encode(served, records: records, outputs: outputs, perRowVersion: true)
         }
         var parts: [RecordPredictor.Part] = []
-        for (served, rows, arm) in [(stable, stableRows, DeploymentArm.stable), (candidate, canaryRows, .canary)] {
+        for i in used {
+            let (served, arm) = targets[i]
+            let rows = groups[i]
             let subset = rows.map { records[$0] }
             let outputs = try await run(served, records: subset, rows: rows, arm: arm, origin: origin, split: split, routed: true)
             parts.append(RecordPredictor.Part(served: served, rows: rows, records: subset, outputs: outputs))

@@ -50,14 +50,17 @@ extension Registry {
         }
     }
 
-    /// The model's active rollout, else its newest one; nil when it never had one.
-    public func currentRollout(_ model: String) async throws(KeelError) -> Rollout? {
-        guard let record = try await store.read({ db throws(KeelError) in try await db.rollouts(model: model, limit: 1) }).first else { return nil }
-        return try Rollout.decode(record)
+    /// The model's active rollout (or experiment), else its newest one; nil when it never had one.
+    public func currentRollout(_ model: String, experiment: Bool = false) async throws(KeelError) -> Rollout? {
+        let all = try await rollouts(model, limit: 200, experiment: experiment)
+        return all.first { $0.state.isActive } ?? all.first
     }
 
-    public func rollouts(_ model: String, limit: Int = 50) async throws(KeelError) -> [Rollout] {
-        try await store.read { db throws(KeelError) in try await db.rollouts(model: model, limit: limit) }.map { r throws(KeelError) in try Rollout.decode(r) }
+    /// Newest first: rollouts, or with `experiment` experiments.
+    public func rollouts(_ model: String, limit: Int = 50, experiment: Bool = false) async throws(KeelError) -> [Rollout] {
+        let records = try await store.read { db throws(KeelError) in try await db.rollouts(model: model, limit: min(1_000, limit * 4)) }
+        let all = try records.map { r throws(KeelError) in try Rollout.decode(r) }
+        return Array(all.filter { ($0.strategy == .experiment) == experiment }.prefix(limit))
     }
 
     /// Running and paused rollouts of every model (what the router serves).
@@ -79,6 +82,10 @@ extension Registry {
                 throw KeelError.notFound("model '\(model)' has no active rollout")
             }
             var r = try Rollout.decode(record)
+            guard r.strategy != .experiment else {
+                if case .analysis = action { return r }
+                throw KeelError(.conflict, "model '\(model)' runs experiment \(r.id), not a rollout; stop it with POST /api/v1/models/\(model)/experiments/current/stop")
+            }
             let before = "\(r.state.rawValue) \(RolloutCheck.format(r.weight)) %"
             var events: [(kind: String, message: String)] = []
             switch action {

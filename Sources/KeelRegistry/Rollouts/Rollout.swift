@@ -9,6 +9,8 @@ public struct Rollout: Sendable, Equatable, Codable {
         case running, paused, promoted
         case rolledBack = "rolled_back"
         case aborted
+        /// An experiment ended without promoting an arm.
+        case stopped
 
         public var isActive: Bool { self == .running || self == .paused }
     }
@@ -21,6 +23,12 @@ public struct Rollout: Sendable, Equatable, Codable {
         /// Each step's share of live traffic is copied to the candidate off the response path;
         /// its answers are compared with the stable version's and discarded.
         case shadow
+        /// An A/B experiment: fixed weights over two or more arms (`arms`), judged on a
+        /// feedback metric; stopping it can promote the winner.
+        case experiment
+
+        /// What `POST …/rollouts` accepts (experiments have their own routes).
+        public static let rollouts: [Strategy] = [.canary, .blueGreen, .shadow]
     }
 
     /// Set from the stored row (not part of the document).
@@ -52,13 +60,18 @@ public struct Rollout: Sendable, Equatable, Codable {
     /// Why it paused or ended.
     public var reason: String?
     public var createdBy: String
+    /// An experiment's arms (the first is the control) and design; nil for rollouts.
+    public var arms: [ExperimentArm]?
+    public var design: ExperimentDesign?
+    /// An ended experiment's last analysis (JSON), kept with it.
+    public var result: String?
 
     /// The candidate's share of traffic now, 0…100 (a shadow candidate answers none).
     public var weight: Double {
         switch state {
-        case .running, .paused: strategy == .shadow ? 0 : (steps.indices.contains(step) ? steps[step] : 0)
+        case .running, .paused: strategy == .shadow || strategy == .experiment ? 0 : (steps.indices.contains(step) ? steps[step] : 0)
         case .promoted: 100
-        case .rolledBack, .aborted: 0
+        case .rolledBack, .aborted, .stopped: 0
         }
     }
 
@@ -86,6 +99,11 @@ public struct Rollout: Sendable, Equatable, Codable {
             }),
         ]
         if let reason { o["reason"] = .string(reason) }
+        if let arms {
+            o["arms"] = .array(arms.map { .object(["name": .string($0.name), "version": .string(String($0.version)), "weight": .number($0.weight)]) })
+        }
+        if let design { o["design"] = design.json }
+        if let result, let v = try? JSONParser.parse(Array(result.utf8), errorCode: .internal) { o["result"] = v }
         return .object(o)
     }
 
@@ -114,7 +132,7 @@ public struct Rollout: Sendable, Equatable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case model, strategy, candidate, stable, state, steps, step, interval, checks, failureLimit, failures, minSamples, sticky
-        case inconclusiveDeadline, stepStartedAt, inconclusiveSince, lastAnalysis, reason, createdBy
+        case inconclusiveDeadline, stepStartedAt, inconclusiveSince, lastAnalysis, reason, createdBy, arms, design, result
     }
 }
 

@@ -80,8 +80,8 @@ struct RolloutRoutes {
         guard version >= 1 else { throw KeelError.invalidInput("'version' must be a version number (1 or more)") }
         var plan = RolloutPlan(model: model, version: version)
         if let s = try body.string("strategy") {
-            guard let strategy = Rollout.Strategy(rawValue: s) else {
-                throw KeelError.invalidInput("unknown strategy '\(s)'; use \(Rollout.Strategy.allCases.map(\.rawValue).joined(separator: " or "))")
+            guard let strategy = Rollout.Strategy(rawValue: s), strategy != .experiment else {
+                throw KeelError.invalidInput("unknown strategy '\(s)'; use \(Rollout.Strategy.rollouts.map(\.rawValue).joined(separator: " or ")) (experiments start with POST /api/v1/models/{model}/experiments)")
             }
             plan.strategy = strategy
             if strategy == .blueGreen { plan.steps = [0, 100] }

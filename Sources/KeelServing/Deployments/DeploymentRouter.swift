@@ -15,8 +15,12 @@ public struct TrafficSplit: Sendable, Equatable {
     public var step: Int
     /// The share of requests copied to a shadow candidate, 0…100 percent.
     public var mirror: Double
+    /// An experiment's arms (empty for a rollout): each request goes to one arm by weight.
+    public var arms: [SplitArm]
 
-    public init(rolloutID: Int64, candidate: String, stable: String, weight: Double, sticky: Bool, step: Int = 0, mirror: Double = 0) {
+    public init(
+        rolloutID: Int64, candidate: String, stable: String, weight: Double, sticky: Bool, step: Int = 0, mirror: Double = 0, arms: [SplitArm] = []
+    ) {
         self.rolloutID = rolloutID
         self.candidate = candidate
         self.stable = stable
@@ -24,15 +28,31 @@ public struct TrafficSplit: Sendable, Equatable {
         self.sticky = sticky
         self.step = step
         self.mirror = mirror
+        self.arms = arms
     }
 
     /// The weight as a bucket bound out of 10 000 (basis points).
     var bound: UInt64 { UInt64(max(0, min(10_000, (weight * 100).rounded()))) }
 }
 
-/// Which arm a request or row was served by; logged with every prediction.
+/// One arm of an experiment as the router sees it: its version and its share.
+public struct SplitArm: Sendable, Equatable {
+    public var name: String
+    public var version: String
+    /// Percent of the experiment's traffic, 0…100.
+    public var weight: Double
+
+    public init(name: String, version: String, weight: Double) {
+        self.name = name
+        self.version = version
+        self.weight = weight
+    }
+}
+
+/// Which arm a request or row was served by; logged with every prediction (an experiment's
+/// rows are logged as `experiment`, their version naming the arm).
 public enum DeploymentArm: String, Sendable {
-    case stable, canary
+    case stable, canary, experiment
 }
 
 /// Requests and server-side failures of one version during one rollout step on this replica.
@@ -128,6 +148,21 @@ public final class DeploymentRouter: Sendable {
         if bound >= 10_000 { return .canary }
         let h = split.sticky ? Self.stickyHash(rolloutID: split.rolloutID, key: key) : Self.mix(seed &+ counter.wrappingAdd(1, ordering: .relaxed).newValue)
         return h % 10_000 < bound ? .canary : .stable
+    }
+
+    /// The index of the experiment arm serving `key`: sticky splits hash the key with the
+    /// experiment's id, others draw per call; arms take consecutive ranges of 10 000 buckets.
+    public func armIndex(_ split: TrafficSplit, key: String) -> Int {
+        let arms = split.arms
+        guard arms.count > 1 else { return 0 }
+        let h = split.sticky ? Self.stickyHash(rolloutID: split.rolloutID, key: key) : Self.mix(seed &+ counter.wrappingAdd(1, ordering: .relaxed).newValue)
+        let bucket = Double(h % 10_000)
+        var upper = 0.0
+        for (i, arm) in arms.enumerated() {
+            upper += arm.weight * 100
+            if bucket < upper.rounded() { return i }
+        }
+        return arms.count - 1
     }
 
     /// FNV-1a over the rollout id's bytes and the key's UTF-8, finished with a mixer so

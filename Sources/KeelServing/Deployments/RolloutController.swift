@@ -60,7 +60,8 @@ public final class RolloutController: Sendable {
             }
             guard leader else { return }
             var changed = false
-            for r in active where r.state == .running && now.timeIntervalSince(r.stepStartedAt) >= r.interval {
+            // Experiments have fixed weights and no steps: they are judged when asked, and stopped by a person.
+            for r in active where r.state == .running && r.strategy != .experiment && now.timeIntervalSince(r.stepStartedAt) >= r.interval {
                 let results = await analyse(r, now: now)
                 do {
                     let after = try await registry.changeRollout(r.model, .analysis(results), by: Self.principal, now: now)
@@ -91,7 +92,7 @@ public final class RolloutController: Sendable {
         for r in active {
             splits[r.model] = TrafficSplit(
                 rolloutID: r.id, candidate: String(r.candidate), stable: String(r.stable), weight: r.weight, sticky: r.sticky, step: r.step,
-                mirror: r.mirror)
+                mirror: r.mirror, arms: (r.arms ?? []).map { SplitArm(name: $0.name, version: String($0.version), weight: $0.weight) })
         }
         if splits != router.all { router.install(splits) }
     }

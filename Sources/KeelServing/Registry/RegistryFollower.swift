@@ -6,8 +6,8 @@ import Logging
 import Synchronization
 
 /// Keeps a `ModelManager` serving what the registry's aliases say: each registered model's
-/// `production` version (unversioned requests), `staging` version (`…/versions/staging`) and a
-/// rollout's `candidate`.
+/// `production` version (unversioned requests), `staging` version (`…/versions/staging`), a
+/// rollout's `candidate` and an experiment's arms (`experiment-<arm>`).
 /// It polls the store's alias-move counter (one cheap query a second, which works the same on
 /// SQLite and PostgreSQL, so several servers on one database converge); on a change it loads
 /// and warms the new versions in the background and swaps them in atomically. A version that
@@ -52,7 +52,7 @@ public final class RegistryFollower: Sendable {
 
     /// Brings every registered model's served versions in line with its aliases.
     public func sync() async throws(KeelError) {
-        let all = try await registry.store.allAliases().filter { aliases.contains($0.alias) }
+        let all = try await registry.store.allAliases().filter { aliases.contains($0.alias) || $0.alias.hasPrefix(Registry.experimentAliasPrefix) }
         let byModel = Dictionary(grouping: all, by: \.model)
         for (model, records) in byModel.sorted(by: { $0.key < $1.key }) {
             await follow(model: model, aliases: records)
