@@ -276,6 +276,46 @@ import Testing
         await s.stop()
     }
 
+    @Test func aCandidateWhoseInputsDriftFromItsReferenceFailsTheDriftShareCheck() async throws {
+        let (s, controller) = try await Self.start(.sqlite)
+        let csv = try TestRegistry.churnHoldoutCSV()
+        let (records, _) = ChurnRows.load(csv)
+        let deployer = TestServer.bearer(s.keys.deployer)
+        try await s.app.test(.router) { client in
+            for v in [1, 2] {
+                let up = try await client.execute(uri: "/api/v1/models/churn/versions/\(v)/reference", method: .post, headers: TestServer.bearer(s.keys.deployer, json: false), body: ByteBuffer(string: csv))
+                #expect(up.status == .created)
+            }
+            let started = try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: deployer, body: Self.startBody(
+                #""steps":[50,100],"interval":1,"checks":["drift_share < 0.3","drift_share <= stable * 3"],"min_samples":100,"failure_limit":1"#))
+            #expect(started.status == .created)
+            try await s.follower.sync()
+            await controller.tick()
+            // Older customers on month-to-month contracts, paying more, for the whole step.
+            let shifted: [[String: JSONValue]] = records[0..<800].map { r in
+                var r = r
+                r["age"] = .number((r["age"]?.doubleValue ?? 40) + 15)
+                r["monthly_charges"] = .number((r["monthly_charges"]?.doubleValue ?? 50) * 1.5)
+                r["contract_type"] = "month-to-month"
+                r["internet_service"] = "Fiber optic"
+                r["payment_method"] = "electronic check"
+                return r
+            }
+            for start in stride(from: 0, to: 800, by: 100) {
+                #expect(try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: ChurnRows.body(shifted[start..<start + 100])).status == .ok)
+            }
+            await s.writer.flush()
+            try await Task.sleep(for: .milliseconds(1_100))
+            await controller.tick()
+            let done = try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts/current", method: .get, headers: deployer))
+            #expect(done["state"] == "rolled_back", "\(done)")
+            let first = done["analysis"]?.arrayValue?.first ?? .null
+            #expect(first["verdict"] == "fail" && (first["value"]?.doubleValue ?? 0) >= 0.3, "\(first)")
+            #expect((first["samples"]?.intValue ?? 0) >= 100)
+        }
+        await s.stop()
+    }
+
     @Test(.enabled(if: StoreKind.enabled.contains(.postgres))) func twoReplicasOnPostgresRouteTheSameSplitAndOnlyOneDecides() async throws {
         let database = TestDatabase.fresh(.postgres)
         let artifacts = TestStores.temporaryDirectory()

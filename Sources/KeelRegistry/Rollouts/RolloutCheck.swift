@@ -24,6 +24,9 @@ public struct RolloutCheck: Sendable, Equatable, Codable {
     /// quality metric from feedback (`roc_auc`, …).
     public static let latencyMetrics = ["mean_latency_ms", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms"]
     public static let errorRate = "error_rate"
+    /// The share of the version's input columns that drift from its training reference over
+    /// the step (its predictions' rows in the shared log against its reference profile).
+    public static let driftShare = "drift_share"
     /// A shadow candidate compared with the stable version on the same requests: the share of
     /// rows with the same label, the mean and the largest absolute score difference.
     public static let shadowMetrics = ["shadow_agreement", "shadow_mean_abs_diff", "shadow_max_abs_diff"]

@@ -114,6 +114,7 @@ public final class RolloutController: Sendable {
         var latencies: [Int: [Double]] = [:]
         var outcomes: [String: RolloutOutcomeRecord]?
         var qualities: [Int: LiveQuality?] = [:]
+        var drifts: [Int: (Double, Int)?] = [:]
         var out: [CheckResult] = []
         for check in r.checks {
             func value(_ version: Int) async -> (Double?, Int) {
@@ -139,6 +140,17 @@ public final class RolloutController: Sendable {
                     }
                     let sample = latencies[version] ?? []
                     return (Self.latencyStatistic(check.metric, sample), sample.count)
+                }
+                if check.metric == RolloutCheck.driftShare {
+                    // The share of drifting input columns against the version's reference: the
+                    // candidate over the step, the stable version over the same span of its newest rows.
+                    if drifts[version] == nil {
+                        let span = max(1, now.timeIntervalSince(r.stepStartedAt))
+                        let report = try? await monitoring?.drift(r.model, version: String(version), window: .duration(span))?.report
+                        drifts[version] = .some(report.map { ($0.driftShare, $0.columns.map(\.currentRows).max() ?? 0) })
+                    }
+                    guard let d = drifts[version] ?? nil else { return (nil, 0) }
+                    return (d.0, d.1)
                 }
                 if qualities[version] == nil {
                     qualities[version] = .some(try? await monitoring?.quality(r.model, version: String(version), window: nil))
