@@ -8,6 +8,7 @@ import KeelServing
 import KeelStore
 import KeelTestSupport
 import Logging
+import Synchronization
 import Testing
 
 /// Canary rollouts end to end: the API starts one, the router splits traffic row by row,
@@ -276,6 +277,62 @@ import Testing
         await s.stop()
     }
 
+    @Test(arguments: StoreKind.enabled) func aSlowONNXCandidateIsRolledBackOnItsP95UnderLoad(_ kind: StoreKind) async throws {
+        let router = DeploymentRouter()
+        let s = try await MonitoredServer.start(kind, router: router)
+        // v2: a churn-shaped ONNX model that is slow on purpose (scripts/fixtures/make_slow_onnx.py).
+        let slow = try [UInt8](Data(contentsOf: TestRegistry.root.appendingPathComponent("Tests/Fixtures/onnx/slow_churn_mlp/model.onnx")))
+        _ = try await s.registry.register(
+            try RegistryImport.inspect(model: "churn", bytes: slow, filename: "model.onnx", configYAML: try TestRegistry.churnConfigYAML()), by: .system)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let controller = RolloutController(registry: s.registry, router: router, monitoring: s.service, holder: "test-replica", logger: logger)
+        let records = ChurnRows.load(try TestRegistry.churnHoldoutCSV()).records
+        let deployer = TestServer.bearer(s.keys.deployer)
+        try await s.app.test(.router) { client in
+            let started = try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: deployer, body: Self.startBody(
+                #""steps":[50,100],"interval":1,"checks":["p95_latency_ms <= stable * 3","error_rate < 0.01"],"min_samples":20,"failure_limit":1"#))
+            #expect(started.status == .created)
+            try await s.follower.sync()
+            await controller.tick()
+            // Four clients send records continuously through the step, the decision and after it.
+            let stop = StopFlag()
+            let (sent, failures) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for c in 0..<4 {
+                    group.addTask {
+                        var i = c * 50, sent = 0, failed = 0
+                        while !stop.isSet {
+                            let start = i % (records.count - 5)
+                            let r = try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: ChurnRows.body(records[start..<start + 5]))
+                            if r.status != .ok { failed += 1 }
+                            sent += 1
+                            i += 5
+                        }
+                        return (sent, failed)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(1_500))
+                    await s.writer.flush()
+                    await controller.tick()
+                    try await Task.sleep(for: .milliseconds(300))
+                    stop.set()
+                    return (0, 0)
+                }
+                return try await group.reduce(into: (0, 0)) { $0.0 += $1.0; $0.1 += $1.1 }
+            }
+            #expect(failures == 0, "no request failed through the rollback (\(sent) sent)")
+            let done = try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts/current", method: .get, headers: deployer))
+            #expect(done["state"] == "rolled_back", "\(done)")
+            let p95 = done["analysis"]?.arrayValue?.first ?? .null
+            #expect(p95["verdict"] == "fail" && (p95["value"]?.doubleValue ?? 0) > 3 * (p95["stable"]?.doubleValue ?? .infinity), "\(p95)")
+            #expect(done["analysis"]?.arrayValue?.last?["verdict"] == "pass", "the slow candidate answered every request")
+            await controller.tick()
+            #expect(router.split(for: "churn") == nil)
+        }
+        await s.stop()
+    }
+
     @Test func aCandidateWhoseInputsDriftFromItsReferenceFailsTheDriftShareCheck() async throws {
         let (s, controller) = try await Self.start(.sqlite)
         let csv = try TestRegistry.churnHoldoutCSV()
@@ -421,4 +478,11 @@ import Testing
         #expect(s.shadow.dropped == 0)
         await s.stop()
     }
+}
+
+/// A flag one task sets and others poll.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
 }
