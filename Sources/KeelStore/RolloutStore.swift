@@ -26,11 +26,14 @@ public struct RolloutOutcomeRecord: Sendable, Equatable {
     public var agreed: Int64
     public var absDiffSum: Double
     public var absDiffMax: Double
+    /// Times the version's circuit breaker opened during the step.
+    public var trips: Int64
 
     public init(
         rolloutID: Int64, step: Int, version: String, requests: Int64, errors: Int64, compared: Int64 = 0, agreed: Int64 = 0,
-        absDiffSum: Double = 0, absDiffMax: Double = 0
+        absDiffSum: Double = 0, absDiffMax: Double = 0, trips: Int64 = 0
     ) {
+        self.trips = trips
         self.rolloutID = rolloutID
         self.step = step
         self.version = version

@@ -27,6 +27,9 @@ public struct RolloutCheck: Sendable, Equatable, Codable {
     /// The share of the version's input columns that drift from its training reference over
     /// the step (its predictions' rows in the shared log against its reference profile).
     public static let driftShare = "drift_share"
+    /// Not a check one writes: the analysis adds it, failed, when the candidate's circuit
+    /// breaker opened during the step (its value is how often).
+    public static let circuitBreaker = "circuit_breaker_opened"
     /// A shadow candidate compared with the stable version on the same requests: the share of
     /// rows with the same label, the mean and the largest absolute score difference.
     public static let shadowMetrics = ["shadow_agreement", "shadow_mean_abs_diff", "shadow_max_abs_diff"]

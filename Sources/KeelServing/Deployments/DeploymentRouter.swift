@@ -64,6 +64,8 @@ public struct OutcomeCount: Sendable, Equatable {
     public var agreed: Int64 = 0
     public var absDiffSum: Double = 0
     public var absDiffMax: Double = 0
+    /// Times the version's circuit breaker opened.
+    public var trips: Int64 = 0
 }
 
 /// Which counts an outcome adds to.
@@ -109,6 +111,12 @@ public final class DeploymentRouter: Sendable {
             o[key, default: OutcomeCount()].requests &+= 1
             if failed { o[key, default: OutcomeCount()].errors &+= 1 }
         }
+    }
+
+    /// Counts one opening of a rollout version's circuit breaker.
+    public func recordTrip(_ split: TrafficSplit, version: String) {
+        let key = OutcomeKey(rolloutID: split.rolloutID, step: split.step, version: version)
+        outcomes.withLock { o in o[key, default: OutcomeCount()].trips &+= 1 }
     }
 
     /// Adds a shadow comparison of `rows` rows.

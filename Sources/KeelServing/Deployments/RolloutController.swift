@@ -104,7 +104,7 @@ public final class RolloutController: Sendable {
         let records = counts.map { k, c in
             RolloutOutcomeRecord(
                 rolloutID: k.rolloutID, step: k.step, version: k.version, requests: c.requests, errors: c.errors, compared: c.compared,
-                agreed: c.agreed, absDiffSum: c.absDiffSum, absDiffMax: c.absDiffMax)
+                agreed: c.agreed, absDiffSum: c.absDiffSum, absDiffMax: c.absDiffMax, trips: c.trips)
         }
         try await registry.store.write { tx throws(KeelError) in try await tx.saveRolloutOutcomes(replica: holder, records, at: now) }
     }
@@ -163,6 +163,13 @@ public final class RolloutController: Sendable {
             if check.relative { stable = await value(r.stable).0 }
             let verdict = samples < r.minSamples ? .inconclusive : check.verdict(candidate: candidate, stable: stable)
             out.append(CheckResult(check: check.text, value: candidate, stable: stable, samples: samples, verdict: verdict))
+        }
+        // A candidate whose circuit breaker opened during the step fails, whatever its checks say.
+        if outcomes == nil {
+            outcomes = (try? await registry.store.read { db throws(KeelError) in try await db.rolloutOutcomes(rolloutID: r.id, step: r.step) }) ?? [:]
+        }
+        if let o = outcomes?[String(r.candidate)], o.trips > 0 {
+            out.append(CheckResult(check: RolloutCheck.circuitBreaker, value: Double(o.trips), stable: nil, samples: Int(clamping: o.requests), verdict: .fail))
         }
         return out
     }

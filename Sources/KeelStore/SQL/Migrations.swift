@@ -280,5 +280,10 @@ public enum Migrations {
             )
             """,
         ]),
+        // How often each version's circuit breaker opened during a step (a tripped candidate
+        // fails its analysis).
+        Migration(name: "008_rollout_outcome_trips", statements: [
+            "ALTER TABLE rollout_outcomes ADD COLUMN trips BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 }

@@ -52,7 +52,7 @@ extension SQLTransaction {
             """
             SELECT version, CAST(SUM(requests) AS BIGINT) AS requests, CAST(SUM(errors) AS BIGINT) AS errors,
                 CAST(SUM(compared) AS BIGINT) AS compared, CAST(SUM(agreed) AS BIGINT) AS agreed,
-                SUM(abs_diff_sum) AS abs_diff_sum, MAX(abs_diff_max) AS abs_diff_max
+                SUM(abs_diff_sum) AS abs_diff_sum, MAX(abs_diff_max) AS abs_diff_max, CAST(SUM(trips) AS BIGINT) AS trips
             FROM rollout_outcomes WHERE rollout_id = ? AND step = ? GROUP BY version
             """,
             [.int(rolloutID), .int(Int64(step))])
@@ -62,7 +62,7 @@ extension SQLTransaction {
             out[version] = RolloutOutcomeRecord(
                 rolloutID: rolloutID, step: step, version: version, requests: r["requests"]?.int ?? 0, errors: r["errors"]?.int ?? 0,
                 compared: r["compared"]?.int ?? 0, agreed: r["agreed"]?.int ?? 0, absDiffSum: r["abs_diff_sum"]?.double ?? 0,
-                absDiffMax: r["abs_diff_max"]?.double ?? 0)
+                absDiffMax: r["abs_diff_max"]?.double ?? 0, trips: r["trips"]?.int ?? 0)
         }
         return out
     }
@@ -71,14 +71,14 @@ extension SQLTransaction {
         for o in outcomes {
             try await execute(
                 """
-                INSERT INTO rollout_outcomes (rollout_id, step, replica, version, requests, errors, compared, agreed, abs_diff_sum, abs_diff_max, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO rollout_outcomes (rollout_id, step, replica, version, requests, errors, compared, agreed, abs_diff_sum, abs_diff_max, trips, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (rollout_id, step, replica, version) DO UPDATE SET requests = excluded.requests, errors = excluded.errors,
                     compared = excluded.compared, agreed = excluded.agreed, abs_diff_sum = excluded.abs_diff_sum,
-                    abs_diff_max = excluded.abs_diff_max, updated_at = excluded.updated_at
+                    abs_diff_max = excluded.abs_diff_max, trips = excluded.trips, updated_at = excluded.updated_at
                 """,
                 [.int(o.rolloutID), .int(Int64(o.step)), .text(replica), .text(o.version), .int(o.requests), .int(o.errors), .int(o.compared),
-                 .int(o.agreed), .double(o.absDiffSum.isFinite ? o.absDiffSum : 0), .double(o.absDiffMax.isFinite ? o.absDiffMax : 0), .date(at)])
+                 .int(o.agreed), .double(o.absDiffSum.isFinite ? o.absDiffSum : 0), .double(o.absDiffMax.isFinite ? o.absDiffMax : 0), .int(o.trips), .date(at)])
         }
     }
 
