@@ -165,7 +165,7 @@ public final class ModelManager: Sendable {
     /// Wraps an already loaded model for serving and warms it up, without serving it yet.
     public func prepare(name: String, version: String, model: any LoadedModel, config: ModelConfig = ModelConfig()) async throws(KeelError) -> ServedVersion {
         try ModelVetting.check(model: model, config: config, what: "\(name) version \(version)")
-        let served = ServedVersion(
+        let served = try ServedVersion(
             modelName: name, version: version, model: model, config: config,
             metrics: metrics.version(model: name, version: version), requestTimeout: requestTimeout)
         _ = try await served.batcher.infer(try ModelVetting.warmUpInputs(model.metadata))
@@ -182,7 +182,7 @@ public final class ModelManager: Sendable {
             try ModelVetting.vet(bytes: bytes, filename: filename, config: config, loader: loader, what: what)
         }
         let metrics = self.metrics.version(model: name, version: version)
-        let served = ServedVersion(modelName: name, version: version, model: model, config: config, metrics: metrics, requestTimeout: requestTimeout)
+        let served = try ServedVersion(modelName: name, version: version, model: model, config: config, metrics: metrics, requestTimeout: requestTimeout)
         let (s, atto) = (ContinuousClock.now - t0).components
         metrics.loadSeconds.record(Double(s) + Double(atto) / 1e18)
         return served
