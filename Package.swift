@@ -114,7 +114,7 @@ let package = Package(
         ),
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"]),
         .testTarget(name: "KeelMonitoringTests", dependencies: ["KeelMonitoring", "KeelCore", "KeelStore", "KeelServing", "KeelTestSupport"]),
-        .testTarget(name: "KeelServingTests", dependencies: ["KeelServing", "KeelRegistry", "KeelCore"]),
+        .testTarget(name: "KeelServingTests", dependencies: ["KeelServing", "KeelRegistry", "KeelCore", "KeelEngine"]),
         .testTarget(
             name: "KeelEngineTests",
             dependencies: ["KeelEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]

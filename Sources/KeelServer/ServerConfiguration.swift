@@ -40,6 +40,9 @@ public struct ServerConfiguration: Sendable {
     public var monitoringInterval: Duration = .seconds(60)
     /// Where monitoring events are POSTed as JSON (optional).
     public var webhookURL: URL?
+    /// How long a registry version that lost its last alias stays loaded, so a switch back
+    /// is instant (blue-green); zero unloads it at once.
+    public var blueGreenGrace: Duration = .seconds(300)
 
     public init() {}
 }
@@ -66,6 +69,7 @@ extension ServerConfiguration {
         public var logQueueRows: Int?
         public var monitoringIntervalMs: Int?
         public var webhookURL: String?
+        public var blueGreenGraceS: Int?
         public init() {}
     }
 
@@ -129,6 +133,7 @@ extension ServerConfiguration {
         if let rows = try int(flags.logMaxRows, "KEEL_LOG_MAX_ROWS", "log_max_rows", 0...1_000_000_000) { s.logMaxRows = rows == 0 ? nil : rows }
         s.logQueueRows = try int(flags.logQueueRows, "KEEL_LOG_QUEUE_ROWS", "log_queue_rows", 1...10_000_000) ?? s.logQueueRows
         s.monitoringInterval = try milliseconds(flags.monitoringIntervalMs, "KEEL_MONITORING_INTERVAL_MS", "monitoring_interval_ms", 100...86_400_000) ?? s.monitoringInterval
+        if let grace = try int(flags.blueGreenGraceS, "KEEL_BLUE_GREEN_GRACE_S", "blue_green_grace_s", 0...86_400) { s.blueGreenGrace = .seconds(grace) }
         if let text = string(flags.webhookURL, "KEEL_WEBHOOK_URL", "webhook_url"), !text.isEmpty {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
                 throw .invalidInput("webhook URL '\(text.prefix(80))' must be an http(s) URL")

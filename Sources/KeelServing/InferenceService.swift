@@ -71,18 +71,22 @@ public final class InferenceService: Sendable {
         split.arms.isEmpty ? (router.arm(split, key: key) == .canary ? 1 : 0) : router.armIndex(split, key: key)
     }
 
-    /// Runs `served` and, while a rollout watches the model, counts the answer or the
-    /// server-side failure for its error-rate check (requests the router routed, and smoke
-    /// tests sent to the candidate by name).
-    func infer(_ served: ServedVersion, _ inputs: [String: Tensor], split: TrafficSplit?, routed: Bool) async throws(KeelError) -> [String: Tensor] {
-        guard let split, routed || served.version == split.candidate else { return try await served.infer(inputs) }
-        do {
-            let outputs = try await served.infer(inputs)
-            router.record(split, version: served.version, failed: false)
-            return outputs
-        } catch {
-            router.record(split, version: served.version, failed: error.httpStatus >= 500)
-            throw error
+    /// Runs `served` — through its circuit breaker and fallback when configured
+    /// (`resilient`) — and, while a rollout watches the model, counts the answer or the
+    /// server-side failure of each run for its error-rate check (requests the router routed,
+    /// and smoke tests sent to the candidate by name). `records` let a fallback model encode
+    /// them through its own schema.
+    func infer(_ served: ServedVersion, _ inputs: [String: Tensor], split: TrafficSplit?, routed: Bool, records: [[String: JSONValue]]? = nil) async throws(KeelError) -> Answer {
+        try await resilient(served, inputs, records: records) { () async throws(KeelError) -> [String: Tensor] in
+            guard let split, routed || served.version == split.candidate else { return try await served.infer(inputs) }
+            do throws(KeelError) {
+                let outputs = try await served.infer(inputs)
+                router.record(split, version: served.version, failed: false)
+                return outputs
+            } catch {
+                router.record(split, version: served.version, failed: error.httpStatus >= 500)
+                throw error
+            }
         }
     }
 
@@ -97,19 +101,28 @@ public final class InferenceService: Sendable {
         for output in request.outputs where !known.contains(output.name) {
             throw KeelError.invalidInput("unknown output '\(output.name)'; model '\(model)' outputs \(served.metadata.outputs.map { "'\($0.name)'" }.joined(separator: ", "))")
         }
-        let outputs = try await infer(served, inputs, split: split, routed: version == nil)
-        monitor?.record(
-            served, arm: arm.rawValue, requestID: origin.requestID, entityIDs: entities, records: nil, inputs: inputs, outputs: outputs,
-            started: origin.started)
-        if version == nil, arm == .stable {
-            mirror(split, model, inputs: inputs, outputs: outputs, rows: inputs.values.first?.shape.first ?? 0, origin: origin, entityIDs: entities, records: nil)
+        let answer = try await infer(served, inputs, split: split, routed: version == nil)
+        let outputs = answer.outputs
+        // A fallback answer is not the version's prediction: it is counted, not logged or mirrored.
+        if answer.fallback == nil {
+            monitor?.record(
+                served, arm: arm.rawValue, requestID: origin.requestID, entityIDs: entities, records: nil, inputs: inputs, outputs: outputs,
+                started: origin.started)
+            if version == nil, arm == .stable {
+                mirror(split, model, inputs: inputs, outputs: outputs, rows: inputs.values.first?.shape.first ?? 0, origin: origin, entityIDs: entities, records: nil)
+            }
         }
         let wanted = request.outputs.isEmpty ? nil : Set(request.outputs.map(\.name))
+        let answering = answer.fallbackVersion ?? served
         var named: [NamedTensor] = []
-        for s in served.metadata.outputs where wanted?.contains(s.name) ?? true {
+        for s in answering.metadata.outputs where wanted?.contains(s.name) ?? true {
             if let t = outputs[s.name] { named.append(NamedTensor(name: s.name, tensor: t)) }
         }
-        return (InferenceResponse(modelName: model, modelVersion: served.version, id: request.id, outputs: named), served)
+        if let wanted, named.count < wanted.count, let fallback = answer.fallbackVersion {
+            let missing = wanted.subtracting(named.map(\.name)).sorted().map { "'\($0)'" }.joined(separator: ", ")
+            throw KeelError(.unavailable, "model '\(model)' version \(served.version) is failing and its fallback model '\(fallback.modelName)' has no output \(missing)")
+        }
+        return (InferenceResponse(modelName: model, modelVersion: served.version, id: request.id, parameters: answer.responseParameters, outputs: named), served)
     }
 
     /// Records through the version's feature schema; returns the records API response body.
@@ -119,8 +132,8 @@ public final class InferenceService: Sendable {
         let split = router.split(for: model)
         guard version == nil, let split, split.arms.count > 1 || manager.served(model, version: split.candidate) != nil else {
             let served = try manager.resolve(model, version: version)
-            let outputs = try await run(served, records: records, rows: nil, arm: .stable, origin: origin, split: split, routed: false)
-            return try RecordPredictor.encode(served, records: records, outputs: outputs)
+            let answer = try await run(served, records: records, rows: nil, arm: .stable, origin: origin, split: split, routed: false)
+            return try RecordPredictor.encode(served, records: records, outputs: answer.outputs, fallback: answer.fallback)
         }
         let targets = try targets(model, split)
         let idField = targets[0].served.config.idField
@@ -132,16 +145,16 @@ public final class InferenceService: Sendable {
         let used = groups.indices.filter { !groups[$0].isEmpty }
         if used.count <= 1 {
             let (served, arm) = targets[used.first ?? 0]
-            let outputs = try await run(served, records: records, rows: nil, arm: arm, origin: origin, split: split, routed: true)
-            return try RecordPredictor.encode(served, records: records, outputs: outputs, perRowVersion: true)
+            let answer = try await run(served, records: records, rows: nil, arm: arm, origin: origin, split: split, routed: true)
+            return try RecordPredictor.encode(served, records: records, outputs: answer.outputs, perRowVersion: true, fallback: answer.fallback)
         }
         var parts: [RecordPredictor.Part] = []
         for i in used {
             let (served, arm) = targets[i]
             let rows = groups[i]
             let subset = rows.map { records[$0] }
-            let outputs = try await run(served, records: subset, rows: rows, arm: arm, origin: origin, split: split, routed: true)
-            parts.append(RecordPredictor.Part(served: served, rows: rows, records: subset, outputs: outputs))
+            let answer = try await run(served, records: subset, rows: rows, arm: arm, origin: origin, split: split, routed: true)
+            parts.append(RecordPredictor.Part(served: served, rows: rows, records: subset, outputs: answer.outputs, fallback: answer.fallback))
         }
         return try RecordPredictor.encodeMixed(model: model, parts: parts, count: records.count)
     }
@@ -150,12 +163,14 @@ public final class InferenceService: Sendable {
     /// positions in the request when it was split (for their default entity ids).
     private func run(
         _ served: ServedVersion, records: [[String: JSONValue]], rows: [Int]?, arm: DeploymentArm, origin: RequestOrigin, split: TrafficSplit?, routed: Bool
-    ) async throws(KeelError) -> [String: Tensor] {
+    ) async throws(KeelError) -> Answer {
         guard let schema = served.config.featureSchema else {
             throw .invalidInput("model '\(served.modelName)' has no feature schema in its config.yaml, so it cannot take records; use the v2 infer endpoint")
         }
         let inputs = try schema.encode(records)
-        let outputs = try await infer(served, inputs, split: split, routed: routed)
+        let answer = try await infer(served, inputs, split: split, routed: routed, records: records)
+        guard answer.fallback == nil else { return answer }  // counted, not logged or mirrored (see the v2 path)
+        let outputs = answer.outputs
         var entities: [String]?
         if monitor != nil || (routed && split?.mirror ?? 0 > 0) {
             let idField = served.config.idField
@@ -170,7 +185,7 @@ public final class InferenceService: Sendable {
         if routed, arm == .stable {
             mirror(split, served.modelName, inputs: inputs, outputs: outputs, rows: records.count, origin: origin, entityIDs: entities, records: records)
         }
-        return outputs
+        return answer
     }
 
     /// `parameters.entity_ids` of a v2 request: one string (or integer) per row.

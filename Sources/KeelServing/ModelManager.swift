@@ -31,8 +31,12 @@ public final class ModelManager: Sendable {
         /// Registry aliases (`production`, `staging`, …) → version; set for models that
         /// follow the registry.
         var aliases: [String: String] = [:]
-        /// Version unversioned requests go to (the `production` alias); nil: the highest.
+        /// Version unversioned requests go to (the `production` alias); nil: the highest
+        /// version not in `retained`.
         var defaultVersion: String?
+        /// Versions kept loaded after losing their last alias (the follower's grace period):
+        /// served by number, never chosen for unversioned requests.
+        var retained: Set<String> = []
         /// Served from the registry (by a `RegistryFollower`): the repository API may not
         /// load, replace or unload it.
         var fromRegistry = false
@@ -161,7 +165,7 @@ public final class ModelManager: Sendable {
     /// Wraps an already loaded model for serving and warms it up, without serving it yet.
     public func prepare(name: String, version: String, model: any LoadedModel, config: ModelConfig = ModelConfig()) async throws(KeelError) -> ServedVersion {
         try ModelVetting.check(model: model, config: config, what: "\(name) version \(version)")
-        let served = ServedVersion(
+        let served = try ServedVersion(
             modelName: name, version: version, model: model, config: config,
             metrics: metrics.version(model: name, version: version), requestTimeout: requestTimeout)
         _ = try await served.batcher.infer(try ModelVetting.warmUpInputs(model.metadata))
@@ -178,16 +182,17 @@ public final class ModelManager: Sendable {
             try ModelVetting.vet(bytes: bytes, filename: filename, config: config, loader: loader, what: what)
         }
         let metrics = self.metrics.version(model: name, version: version)
-        let served = ServedVersion(modelName: name, version: version, model: model, config: config, metrics: metrics, requestTimeout: requestTimeout)
+        let served = try ServedVersion(modelName: name, version: version, model: model, config: config, metrics: metrics, requestTimeout: requestTimeout)
         let (s, atto) = (ContinuousClock.now - t0).components
         metrics.loadSeconds.record(Double(s) + Double(atto) / 1e18)
         return served
     }
 
     /// Atomically replaces what a registry-following model serves: exactly `versions`, with
-    /// `aliases` naming some of them and unversioned requests going to `defaultVersion`.
+    /// `aliases` naming some of them, unversioned requests going to `defaultVersion`, and
+    /// `retained` ones (no longer aliased, kept for a switch back) served only by number.
     /// Requests already running on a replaced version finish on it.
-    public func install(name: String, versions: [ServedVersion], aliases: [String: String], defaultVersion: String?) {
+    public func install(name: String, versions: [ServedVersion], aliases: [String: String], defaultVersion: String?, retained: Set<String> = []) {
         var byVersion: [String: ServedVersion] = [:]
         for v in versions { byVersion[v.version] = v }
         let order = byVersion.keys.sorted { (Int($0) ?? 0, $0) < (Int($1) ?? 0, $1) }
@@ -197,13 +202,18 @@ public final class ModelManager: Sendable {
             } else {
                 m[name] = Entry(
                     versions: byVersion, order: order, state: .ready, reason: nil, aliases: aliases, defaultVersion: defaultVersion,
-                    fromRegistry: true)
+                    retained: retained.intersection(order), fromRegistry: true)
             }
         }
         logger.info("model installed", metadata: [
             "model": "\(name)", "versions": "\(order.joined(separator: ","))",
             "aliases": "\(aliases.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
         ])
+    }
+
+    /// Versions of a registry-following model kept loaded without an alias (grace period).
+    public func retained(of name: String) -> Set<String> {
+        models.withLock { $0[name]?.retained ?? [] }
     }
 
     /// The served version object of a model, if loaded (reused across installs).
@@ -253,7 +263,7 @@ public final class ModelManager: Sendable {
     public func resolve(_ name: String, version: String? = nil) throws(KeelError) -> ServedVersion {
         let entry = models.withLock { $0[name] }
         guard let entry else { throw .notFound("unknown model '\(name)'") }
-        guard entry.state == .ready, let latest = entry.order.last else {
+        guard entry.state == .ready, let latest = entry.order.last(where: { !entry.retained.contains($0) }) ?? entry.order.last else {
             throw KeelError(.unavailable, "model '\(name)' is not ready (\(entry.reason ?? entry.state.rawValue.lowercased()))")
         }
         if let version {

@@ -37,16 +37,21 @@ public enum RecordPredictor {
         return try encode(served, records: records, outputs: outputs)
     }
 
-    /// Writes prediction objects of one version's answer, row by row.
+    /// Writes prediction objects of one version's answer, row by row. A fallback model's
+    /// answer is read with that model's outputs, labels and bands, and marked `"fallback": true`.
     struct RowEncoder {
+        /// The version whose outputs these are (a fallback model's, when one answered).
         let served: ServedVersion
         let idField: String?
+        let fallback: Bool
         let probabilities: (values: [Float], classes: Int, labels: [String], positive: Int)?
         let values: (values: [Float], width: Int)?
 
-        init(_ served: ServedVersion, rows n: Int, outputs: [String: Tensor]) throws(KeelError) {
+        init(_ requested: ServedVersion, rows n: Int, outputs: [String: Tensor], fallback: Answer.Fallback? = nil) throws(KeelError) {
+            let served = fallback?.model ?? requested
             self.served = served
-            idField = served.config.idField
+            idField = requested.config.idField
+            self.fallback = fallback != nil
             let signatures = served.metadata.outputs
             // The probability matrix: FP32 [N, C]; the label vector: INT64/BYTES [N].
             if let t = signatures.lazy.compactMap({ outputs[$0.name] })
@@ -79,6 +84,7 @@ public enum RecordPredictor {
                 w.string(version)
                 w.raw(",")
             }
+            if fallback { w.raw("\"fallback\":true,") }
             if let (p, classes, labels, positive) = probabilities {
                 var best = 0
                 for k in 1..<classes where p[r * classes + k] > p[r * classes + best] { best = k }
@@ -114,9 +120,11 @@ public enum RecordPredictor {
 
     /// The response of one version; `perRowVersion` also names the version in each prediction
     /// (a request a rollout routed).
-    static func encode(_ served: ServedVersion, records: [[String: JSONValue]], outputs: [String: Tensor], perRowVersion: Bool = false) throws(KeelError) -> [UInt8] {
+    static func encode(
+        _ served: ServedVersion, records: [[String: JSONValue]], outputs: [String: Tensor], perRowVersion: Bool = false, fallback: Answer.Fallback? = nil
+    ) throws(KeelError) -> [UInt8] {
         let n = records.count
-        let rows = try RowEncoder(served, rows: n, outputs: outputs)
+        let rows = try RowEncoder(served, rows: n, outputs: outputs, fallback: fallback)
         var w = JSONWriter(capacity: 128 + n * 160)
         w.raw("{\"model_name\":")
         w.string(served.modelName)
@@ -138,6 +146,8 @@ public enum RecordPredictor {
         var rows: [Int]
         var records: [[String: JSONValue]]
         var outputs: [String: Tensor]
+        /// Set when a fallback answered this part.
+        var fallback: Answer.Fallback? = nil
     }
 
     /// The response of a request split between versions: predictions in request order, each
@@ -146,7 +156,7 @@ public enum RecordPredictor {
         var encoders: [RowEncoder] = []
         var slot = [(part: Int, row: Int)](repeating: (0, 0), count: n)
         for (k, part) in parts.enumerated() {
-            encoders.append(try RowEncoder(part.served, rows: part.records.count, outputs: part.outputs))
+            encoders.append(try RowEncoder(part.served, rows: part.records.count, outputs: part.outputs, fallback: part.fallback))
             for (local, global) in part.rows.enumerated() where global >= 0 && global < n { slot[global] = (k, local) }
         }
         var w = JSONWriter(capacity: 128 + n * 180)

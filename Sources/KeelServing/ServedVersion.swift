@@ -15,8 +15,10 @@ public final class ServedVersion: Sendable {
     public let outputProfile: OutputProfile
     /// The same, laid out for the prediction log once rather than per logged row.
     public let logLayout: LogLayout
+    /// Circuit breaker, fallback and prediction cache (each only when configured).
+    public let resilience: VersionResilience
 
-    init(modelName: String, version: String, model: any LoadedModel, config: ModelConfig, metrics: VersionMetrics, requestTimeout: Duration) {
+    init(modelName: String, version: String, model: any LoadedModel, config: ModelConfig, metrics: VersionMetrics, requestTimeout: Duration) throws(KeelError) {
         self.modelName = modelName
         self.version = version
         self.model = model
@@ -24,6 +26,7 @@ public final class ServedVersion: Sendable {
         self.metrics = metrics
         outputProfile = OutputProfile.of(metadata: model.metadata, config: config, classLabels: config.labels ?? model.metadata.classLabels)
         logLayout = LogLayout(profile: outputProfile)
+        resilience = try VersionResilience(config: config, metadata: model.metadata, metrics: metrics, what: "\(modelName) version \(version)")
         batcher = DynamicBatcher(
             model: model, maxBatchSize: config.maxBatchSize,
             maxQueueDelay: .microseconds(config.maxQueueDelayMicroseconds),

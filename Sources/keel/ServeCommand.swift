@@ -43,6 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-queue-rows"), help: "Most prediction log rows waiting to be written before new ones are dropped (default 200000).") var logQueueRows: Int?
     @Option(name: .customLong("monitoring-interval-ms"), help: "How often drift, quality and events are computed (default 60000).") var monitoringIntervalMs: Int?
     @Option(name: .customLong("webhook-url"), help: "POST monitoring events as JSON to this URL.") var webhookURL: String?
+    @Option(name: .customLong("blue-green-grace-s"), help: "Seconds a registry version that lost its last alias stays loaded, so a switch back is instant (default 300; 0 unloads at once).") var blueGreenGraceS: Int?
     @Flag(name: .customLong("inference-requires-key"), help: "Require a predictor (or higher) API key on inference routes.") var inferenceRequiresKey = false
 
     func run() async throws {
@@ -71,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
             // Shown once: only its hash is stored.
             FileHandle.standardOutput.write(Data("Created the first admin API key (shown only this once; store it safely):\n  \(secret)\n".utf8))
         }
-        let follower = RegistryFollower(registry: registry, manager: manager, logger: logger)
+        let follower = RegistryFollower(registry: registry, manager: manager, grace: settings.blueGreenGrace, logger: logger)
         let monitoring = MonitoringRuntime(registry: registry, manager: manager, configuration: settings, logger: logger)
         let app = KeelApplication.application(manager: manager, configuration: settings, logger: logger, follower: follower, monitoring: monitoring)
         try await app.runService()
@@ -116,6 +117,7 @@ enum Settings {
         flags.logQueueRows = c.logQueueRows
         flags.monitoringIntervalMs = c.monitoringIntervalMs
         flags.webhookURL = c.webhookURL
+        flags.blueGreenGraceS = c.blueGreenGraceS
         flags.logLevel = c.logLevel
         flags.databaseURL = c.databaseURL
         flags.inferenceRequiresKey = c.inferenceRequiresKey ? true : nil

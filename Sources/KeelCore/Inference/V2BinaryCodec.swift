@@ -142,6 +142,10 @@ public enum V2BinaryCodec {
         w.string(response.modelName)
         if let v = response.modelVersion { w.raw(",\"model_version\":"); w.string(v) }
         if let id = response.id { w.raw(",\"id\":"); w.string(id) }
+        if !response.parameters.isEmpty {
+            w.raw(",\"parameters\":")
+            w.value(.object(response.parameters))
+        }
         w.raw(",\"outputs\":[")
         for (k, output) in response.outputs.enumerated() {
             if k > 0 { w.raw(",") }

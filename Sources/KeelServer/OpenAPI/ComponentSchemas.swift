@@ -44,7 +44,10 @@ enum ComponentSchemas {
             "inputs": .array(.ref("TensorInput")), "outputs": .array(.ref("RequestedOutput")).described("Outputs to return; all when absent"),
         ], required: ["inputs"]),
         "InferenceResponse": .object([
-            "model_name": .string, "model_version": .string, "id": .string, "parameters": parameters,
+            "model_name": .string, "model_version": .string, "id": .string,
+            "parameters": S.map(.any).described(
+                "`fallback: true` when the version's fallback answered (its circuit breaker was open or it failed), with "
+                    + "`fallback_model` and `fallback_version` when another model did"),
             "outputs": .array(.ref("TensorOutput")),
         ], required: ["model_name", "outputs"]),
         "ModelMetadata": .object([
@@ -75,9 +78,11 @@ enum ComponentSchemas {
             S.object([
                 "label": .string, "probability": measured, "risk_band": .string, "scores": S.map(measured),
                 "model_version": S.string.described("While a rollout runs: the version this record was routed to"),
+                "fallback": S.boolean.described("true when the version's fallback answered this record"),
             ], required: ["label", "probability", "scores"])
                 .described("A classifier's answer (the record's id field is echoed when the config names one)"),
-            S.object(["prediction": .anyOf([measured, .array(measured)]), "model_version": .string], required: ["prediction"]).described("A regressor's answer"),
+            S.object(["prediction": .anyOf([measured, .array(measured)]), "model_version": .string, "fallback": .boolean], required: ["prediction"])
+                .described("A regressor's answer"),
         ]),
     ]
 

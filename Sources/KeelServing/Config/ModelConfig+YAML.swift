@@ -10,6 +10,7 @@ extension ModelConfig {
     static let topLevelKeys: Set<String> = [
         "max_batch_size", "max_queue_delay_us", "instance_count", "labels", "positive_class",
         "risk_bands", "features", "layout", "input_name", "id_field", "platform", "name", "monitoring",
+        "circuit_breaker", "fallback",
     ]
 
     static func parse(_ document: YAMLValue, source: String) throws(KeelError) -> ModelConfig {
@@ -26,6 +27,8 @@ extension ModelConfig {
         config.riskBands = try riskBands(top)
         config.idField = try top.string("id_field")
         config.monitoring = try MonitoringSettings.parse(top.values["monitoring"], source: source)
+        config.circuitBreaker = try CircuitBreakerSettings.parse(top.values["circuit_breaker"], source: source)
+        config.fallback = try FallbackSettings.parse(top.values["fallback"], source: source)
         if let features = try top.list("features", maxCount: FeatureSchema.maxFields) {
             var fields: [FeatureSchema.Field] = []
             for (k, f) in features.enumerated() { fields.append(try field(f, index: k, source: source)) }

@@ -23,6 +23,10 @@ public struct ModelConfig: Sendable, Equatable {
     public var idField: String?
     /// Prediction log sampling, drift and quality settings (`monitoring:`).
     public var monitoring = MonitoringSettings()
+    /// Circuit breaker of each version (`circuit_breaker:`); nil: off.
+    public var circuitBreaker: CircuitBreakerSettings?
+    /// Where answers come from when a version cannot give them (`fallback:`); nil: none.
+    public var fallback: FallbackSettings?
 
     public init() {}
 

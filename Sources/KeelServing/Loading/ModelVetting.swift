@@ -65,6 +65,7 @@ public enum ModelVetting {
                 throw .invalidModel("\(what): positive_class \(positive) is out of range for \(count.map(String.init) ?? "the") classes")
             }
         }
+        try VersionResilience.check(config: config, metadata: meta, what: what)
     }
 
     /// Number of classes from a fixed-width `[N, C]` probability output, if the model has one.

@@ -12,21 +12,31 @@ import Synchronization
 /// SQLite and PostgreSQL, so several servers on one database converge); on a change it loads
 /// and warms the new versions in the background and swaps them in atomically. A version that
 /// fails to load (e.g. a tampered artifact) is logged and the previous one keeps serving.
+/// A version that loses its last alias stays loaded for `grace` (blue-green: moving
+/// `production` back to it is instant), served by its number only, then is dropped.
 public final class RegistryFollower: Sendable {
     public let registry: Registry
     public let manager: ModelManager
     public let aliases: [String]
     public let interval: Duration
+    /// How long a version that lost its last alias stays loaded; zero drops it at once.
+    public let grace: Duration
     let logger: Logger
     private let seenMove = Mutex<Int64>(-1)
     /// Models this follower installed, so a model whose aliases all vanish is dropped.
     private let installed = Mutex<Set<String>>([])
+    /// Model → version → end of its grace period, for loaded versions that lost their aliases.
+    private let graceEnds = Mutex<[String: [String: ContinuousClock.Instant]]>([:])
 
-    public init(registry: Registry, manager: ModelManager, aliases: [String] = ["production", "staging", Registry.candidate], interval: Duration = .seconds(1), logger: Logger = Logger(label: "keel.registry")) {
+    public init(
+        registry: Registry, manager: ModelManager, aliases: [String] = ["production", "staging", Registry.candidate], interval: Duration = .seconds(1),
+        grace: Duration = .seconds(300), logger: Logger = Logger(label: "keel.registry")
+    ) {
         self.registry = registry
         self.manager = manager
         self.aliases = aliases
         self.interval = interval
+        self.grace = max(grace, .zero)
         self.logger = logger
     }
 
@@ -38,11 +48,13 @@ public final class RegistryFollower: Sendable {
         }
     }
 
-    /// One poll: syncs when an alias moved since the last sync.
+    /// One poll: syncs when an alias moved since the last sync, or a grace period ended.
     public func syncIfChanged() async {
         do {
             let latest = try await registry.store.latestAliasMoveID()
-            guard latest != seenMove.withLock({ $0 }) else { return }
+            let now = ContinuousClock.now
+            let graceEnded = graceEnds.withLock { $0.values.contains { $0.values.contains { $0 <= now } } }
+            guard latest != seenMove.withLock({ $0 }) || graceEnded else { return }
             try await sync()
             seenMove.withLock { $0 = latest }
         } catch {
@@ -59,8 +71,10 @@ public final class RegistryFollower: Sendable {
         }
         let gone = installed.withLock { $0.subtracting(byModel.keys) }
         for model in gone {
+            // No alias left at all: the model is retired, not switched, so nothing is kept.
             manager.install(name: model, versions: [], aliases: [:], defaultVersion: nil)
             installed.withLock { _ = $0.remove(model) }
+            graceEnds.withLock { $0[model] = nil }
         }
     }
 
@@ -96,10 +110,36 @@ public final class RegistryFollower: Sendable {
             installed.withLock { _ = $0.insert(model) }
             return
         }
-        guard wanted != current || Set(served.keys) != Set(manager.versions(of: model)) else { return }
         let keep = Set(wanted.values)
-        manager.install(name: model, versions: served.values.filter { keep.contains($0.version) }, aliases: wanted, defaultVersion: wanted[Registry.production])
+        var versions = served.values.filter { keep.contains($0.version) }
+        let retained = retain(model: model, keep: keep)
+        for version in retained.sorted() {
+            if let v = manager.served(model, version: version) { versions.append(v) }
+        }
+        let loaded = Set(manager.versions(of: model))
+        guard wanted != current || Set(versions.map(\.version)) != loaded || retained != manager.retained(of: model) else { return }
+        manager.install(name: model, versions: versions, aliases: wanted, defaultVersion: wanted[Registry.production], retained: retained)
         installed.withLock { _ = $0.insert(model) }
+    }
+
+    /// The loaded versions of `model` that no alias names any more but whose grace period
+    /// runs: each starts its period the first time it is seen without an alias, and leaves
+    /// it when an alias names it again or the period ends.
+    private func retain(model: String, keep: Set<String>) -> Set<String> {
+        guard grace > .zero, manager.isFromRegistry(model) else {
+            graceEnds.withLock { $0[model] = nil }
+            return []
+        }
+        let loaded = manager.versions(of: model)
+        let now = ContinuousClock.now
+        let grace = self.grace
+        return graceEnds.withLock { ends in
+            var mine = ends[model] ?? [:]
+            for version in loaded where !keep.contains(version) && mine[version] == nil { mine[version] = now + grace }
+            mine = mine.filter { !keep.contains($0.key) && $0.value > now && loaded.contains($0.key) }
+            ends[model] = mine.isEmpty ? nil : mine
+            return Set(mine.keys)
+        }
     }
 
     /// Loads a version's artifact (hash-checked) and warms it up.
