@@ -77,6 +77,22 @@ public final class InferenceService: Sendable {
     /// and smoke tests sent to the candidate by name). `records` let a fallback model encode
     /// them through its own schema.
     func infer(_ served: ServedVersion, _ inputs: [String: Tensor], split: TrafficSplit?, routed: Bool, records: [[String: JSONValue]]? = nil) async throws(KeelError) -> Answer {
+        // A rollout's candidate whose breaker opens on this request: counted for the analysis.
+        guard let split, served.version == split.candidate, let breaker = served.resilience.breaker else {
+            return try await watched(served, inputs, split: split, routed: routed, records: records)
+        }
+        let before = breaker.trips
+        do {
+            let answer = try await watched(served, inputs, split: split, routed: routed, records: records)
+            if breaker.trips > before { router.recordTrip(split, version: served.version) }
+            return answer
+        } catch {
+            if breaker.trips > before { router.recordTrip(split, version: served.version) }
+            throw error
+        }
+    }
+
+    private func watched(_ served: ServedVersion, _ inputs: [String: Tensor], split: TrafficSplit?, routed: Bool, records: [[String: JSONValue]]?) async throws(KeelError) -> Answer {
         try await resilient(served, inputs, records: records) { () async throws(KeelError) -> [String: Tensor] in
             guard let split, routed || served.version == split.candidate else { return try await served.infer(inputs) }
             do throws(KeelError) {

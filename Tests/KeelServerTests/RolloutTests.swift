@@ -333,6 +333,42 @@ import Testing
         await s.stop()
     }
 
+    @Test func aCandidateWhoseCircuitBreakerOpensFailsItsAnalysisAndItsCustomersGetTheFallback() async throws {
+        let router = DeploymentRouter()
+        let s = try await MonitoredServer.start(.sqlite, router: router)
+        // v2: the slow ONNX model whose breaker opens on latency, falling back to production v1.
+        let slow = try [UInt8](Data(contentsOf: TestRegistry.root.appendingPathComponent("Tests/Fixtures/onnx/slow_churn_mlp/model.onnx")))
+        let config = try TestRegistry.churnConfigYAML() + "\ncircuit_breaker: {p99_latency_ms: 0.1, min_requests: 5, open_s: 60}\nfallback: {model: churn, version: \"1\"}\n"
+        _ = try await s.registry.register(try RegistryImport.inspect(model: "churn", bytes: slow, filename: "model.onnx", configYAML: config), by: .system)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let controller = RolloutController(registry: s.registry, router: router, monitoring: s.service, holder: "test-replica", logger: logger)
+        let records = ChurnRows.load(try TestRegistry.churnHoldoutCSV()).records
+        let deployer = TestServer.bearer(s.keys.deployer)
+        try await s.app.test(.router) { client in
+            let started = try await client.execute(uri: "/api/v1/models/churn/rollouts", method: .post, headers: deployer, body: Self.startBody(
+                #""steps":[50,100],"interval":1,"checks":["error_rate < 0.5"],"min_samples":5,"failure_limit":1"#))
+            #expect(started.status == .created)
+            try await s.follower.sync()
+            await controller.tick()
+            var fallbacks = 0
+            for start in stride(from: 0, to: 400, by: 10) {
+                let r = try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: ChurnRows.body(records[start..<start + 10]))
+                #expect(r.status == .ok, "an open breaker answers from the fallback, not with an error")
+                fallbacks += (try Self.json(r)["predictions"]?.arrayValue ?? []).count { $0["fallback"] == true }
+            }
+            #expect(fallbacks > 0)
+            #expect(router.outcomeCounts.first { $0.key.version == "2" }?.value.trips == 1)
+            try await Task.sleep(for: .milliseconds(1_100))
+            await controller.tick()
+            let done = try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts/current", method: .get, headers: deployer))
+            #expect(done["state"] == "rolled_back", "\(done)")
+            let breaker = done["analysis"]?.arrayValue?.first { $0["check"] == "circuit_breaker_opened" }
+            #expect(breaker?["verdict"] == "fail" && breaker?["value"] == 1, "\(String(describing: breaker))")
+        }
+        await s.stop()
+    }
+
     @Test func aCandidateWhoseInputsDriftFromItsReferenceFailsTheDriftShareCheck() async throws {
         let (s, controller) = try await Self.start(.sqlite)
         let csv = try TestRegistry.churnHoldoutCSV()
