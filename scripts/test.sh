@@ -3,7 +3,8 @@
 #  1. installs what the tests need if absent (PostgreSQL server, SQLite headers, GNU time),
 #  2. starts a throwaway PostgreSQL cluster on loopback in a temporary folder,
 #  3. exports KEEL_TEST_DATABASE_URL, runs `swift build --build-tests`, then `swift test` twice
-#     (engine and codec suites, then the rest),
+#     (engine and codec suites, then the rest), then scripts/check/kill9_rollout.sh (a real
+#     server killed with SIGKILL mid-rollout resumes it),
 #  4. stops and removes the cluster on exit, whatever happened.
 # With KEEL_TEST_DATABASE_URL already set, that database is used and no cluster is started.
 set -euo pipefail
@@ -92,3 +93,5 @@ swift build --build-tests
 # suites, whose deadlines and timeouts must not share two cores with multi-second model loads.
 swift test --skip-build --filter 'KeelCoreTests|KeelEngineTests'
 swift test --skip-build --skip 'KeelCoreTests|KeelEngineTests'
+# A real server killed with SIGKILL mid-rollout resumes it (outside swift test: timing-sensitive).
+KEEL_BIN=.build/debug/keel bash scripts/check/kill9_rollout.sh

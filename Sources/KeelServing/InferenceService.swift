@@ -71,7 +71,7 @@ public final class InferenceService: Sendable {
         split.arms.isEmpty ? (router.arm(split, key: key) == .canary ? 1 : 0) : router.armIndex(split, key: key)
     }
 
-    /// Runs `served` — through its circuit breaker and fallback when configured
+    /// Runs `served` — through its cache, circuit breaker and fallback when configured
     /// (`resilient`) — and, while a rollout watches the model, counts the answer or the
     /// server-side failure of each run for its error-rate check (requests the router routed,
     /// and smoke tests sent to the candidate by name). `records` let a fallback model encode
@@ -123,7 +123,7 @@ public final class InferenceService: Sendable {
         if answer.fallback == nil {
             monitor?.record(
                 served, arm: arm.rawValue, requestID: origin.requestID, entityIDs: entities, records: nil, inputs: inputs, outputs: outputs,
-                started: origin.started)
+                started: origin.started, cached: answer.cached)
             if version == nil, arm == .stable {
                 mirror(split, model, inputs: inputs, outputs: outputs, rows: inputs.values.first?.shape.first ?? 0, origin: origin, entityIDs: entities, records: nil)
             }
@@ -197,7 +197,7 @@ public final class InferenceService: Sendable {
         }
         monitor?.record(
             served, arm: arm.rawValue, requestID: origin.requestID, entityIDs: entities, records: records, inputs: inputs, outputs: outputs,
-            started: origin.started)
+            started: origin.started, cached: answer.cached)
         if routed, arm == .stable {
             mirror(split, served.modelName, inputs: inputs, outputs: outputs, rows: records.count, origin: origin, entityIDs: entities, records: records)
         }

@@ -112,15 +112,17 @@ public final class ModelManager: Sendable {
                 loaded[v.version] = v
             }
             let order = entry.versions.map { String($0.version) }
-            let replaced = models.withLock { m -> Bool in
+            let replaced = models.withLock { m -> [ServedVersion]? in
                 // A registry follower may have taken the name while this loaded: it wins.
-                if m[name]?.fromRegistry == true { return false }
+                if m[name]?.fromRegistry == true { return nil }
+                let previous = m[name].map { Array($0.versions.values) } ?? []
                 m[name] = Entry(versions: loaded, order: order, state: .ready, reason: nil)
-                return true
+                return previous
             }
-            guard replaced else {
+            guard let replaced else {
                 throw KeelError(.conflict, "model '\(name)' is served from the registry; the repository cannot load over it")
             }
+            Self.emptyCaches(replaced)
             logger.info("model ready", metadata: ["model": "\(name)", "versions": "\(order.joined(separator: ","))"])
         } catch {
             models.withLock { m in
@@ -142,8 +144,9 @@ public final class ModelManager: Sendable {
     /// Registers an already loaded model (used by tests and embedders).
     public func add(name: String, version: String, model: any LoadedModel, config: ModelConfig = ModelConfig()) async throws(KeelError) {
         let served = try await prepare(name: name, version: version, model: model, config: config)
-        models.withLock { m in
+        let previous = models.withLock { m in
             var e = m[name] ?? Entry()
+            let previous = Array(e.versions.values)
             e.versions[version] = served
             if !e.order.contains(version) {
                 e.order.append(version)
@@ -152,7 +155,9 @@ public final class ModelManager: Sendable {
             e.state = .ready
             e.reason = nil
             m[name] = e
+            return previous
         }
+        Self.emptyCaches(previous)
     }
 
     private func loadVersion(name: String, version: String, file: URL, config: ModelConfig) async throws(KeelError) -> ServedVersion {
@@ -191,12 +196,14 @@ public final class ModelManager: Sendable {
     /// Atomically replaces what a registry-following model serves: exactly `versions`, with
     /// `aliases` naming some of them, unversioned requests going to `defaultVersion`, and
     /// `retained` ones (no longer aliased, kept for a switch back) served only by number.
-    /// Requests already running on a replaced version finish on it.
+    /// Requests already running on a replaced version finish on it. Every version's
+    /// prediction cache is emptied: what a name or an alias answers may have changed.
     public func install(name: String, versions: [ServedVersion], aliases: [String: String], defaultVersion: String?, retained: Set<String> = []) {
         var byVersion: [String: ServedVersion] = [:]
         for v in versions { byVersion[v.version] = v }
         let order = byVersion.keys.sorted { (Int($0) ?? 0, $0) < (Int($1) ?? 0, $1) }
-        models.withLock { m in
+        let previous = models.withLock { m in
+            let previous = m[name].map { Array($0.versions.values) } ?? []
             if order.isEmpty {
                 m[name] = nil
             } else {
@@ -204,11 +211,18 @@ public final class ModelManager: Sendable {
                     versions: byVersion, order: order, state: .ready, reason: nil, aliases: aliases, defaultVersion: defaultVersion,
                     retained: retained.intersection(order), fromRegistry: true)
             }
+            return previous
         }
+        Self.emptyCaches(previous + versions)
         logger.info("model installed", metadata: [
             "model": "\(name)", "versions": "\(order.joined(separator: ","))",
             "aliases": "\(aliases.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
         ])
+    }
+
+    /// Empties the prediction caches of `versions` (their model's versions or aliases changed).
+    private static func emptyCaches(_ versions: [ServedVersion]) {
+        for v in versions { v.resilience.cache?.removeAll() }
     }
 
     /// Versions of a registry-following model kept loaded without an alias (grace period).
@@ -244,17 +258,20 @@ public final class ModelManager: Sendable {
     /// Stops serving a repository model. Requests already running on it finish normally.
     /// Registry models are refused: what they serve follows their aliases.
     public func unload(_ name: String) throws(KeelError) {
-        try models.withLock { m throws(KeelError) in
+        let previous = try models.withLock { m throws(KeelError) -> [ServedVersion] in
             guard var e = m[name] else { throw .notFound("unknown model '\(name)'") }
             guard !e.fromRegistry else {
                 throw KeelError(.conflict, "model '\(name)' is served from the registry; remove or move its aliases with the management API instead")
             }
+            let previous = Array(e.versions.values)
             e.versions = [:]
             e.order = []
             e.state = .unavailable
             e.reason = "unloaded"
             m[name] = e
+            return previous
         }
+        Self.emptyCaches(previous)
         logger.info("model unloaded", metadata: ["model": "\(name)"])
     }
 

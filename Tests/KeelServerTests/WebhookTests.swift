@@ -33,7 +33,9 @@ import Testing
             onServerRunning: { port.set($0.localAddress?.port ?? 0) }, logger: logger)
         let server = Task { try await app.runService(gracefulShutdownSignals: []) }
         defer { server.cancel() }
-        let deadline = ContinuousClock.now + .seconds(30)
+        // Generous: in the full suite on 2 cores, CPU-bound tests can hold the cooperative pool
+        // for tens of seconds before this test's server gets to bind.
+        let deadline = ContinuousClock.now + .seconds(120)
         while port.value == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         let bound = try #require(port.value)
         let url = try #require(URL(string: "http://127.0.0.1:\(bound)/hook"))

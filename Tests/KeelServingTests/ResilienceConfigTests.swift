@@ -4,7 +4,7 @@ import KeelEngine
 @testable import KeelServing
 import Testing
 
-/// config.yaml's `circuit_breaker` and `fallback` sections: bounded, typed, named in
+/// config.yaml's `circuit_breaker`, `fallback` and `cache` sections: bounded, typed, named in
 /// every error; a static default answer checked against the model's outputs.
 @Suite struct ResilienceConfigTests {
     func message(_ yaml: String) -> String? {
@@ -20,19 +20,28 @@ import Testing
         let config = try ModelConfig.parse(yaml: """
             circuit_breaker: {consecutive_failures: 3, error_rate: 0.5, window_s: 30, min_requests: 20, p99_latency_ms: 500, open_s: 10}
             fallback: {model: churn-small, version: 1}
+            cache: {ttl_s: 60, max_entries: 10000, max_bytes: 1048576}
             """, source: "m")
         let b = try #require(config.circuitBreaker)
         #expect(b.consecutiveFailures == 3 && b.errorRate == 0.5 && b.minimumRequests == 20 && b.p99LatencyMs == 500)
         #expect(b.window == .seconds(30) && b.openDuration == .seconds(10))
         #expect(config.fallback == .model(name: "churn-small", version: "1"))
+        #expect(config.cache == {
+            var c = PredictionCacheSettings()
+            c.ttl = .seconds(60)
+            c.maxEntries = 10_000
+            c.maxBytes = 1 << 20
+            return c
+        }())
     }
 
     @Test func sectionsAreOffWhenAbsentAndDefaultedWhenEmpty() throws {
         let none = try ModelConfig.parse(yaml: "max_batch_size: 8", source: "m")
-        #expect(none.circuitBreaker == nil && none.fallback == nil)
-        let empty = try ModelConfig.parse(yaml: "circuit_breaker: {}", source: "m")
+        #expect(none.circuitBreaker == nil && none.fallback == nil && none.cache == nil)
+        let empty = try ModelConfig.parse(yaml: "circuit_breaker: {}\ncache: {}", source: "m")
         #expect(empty.circuitBreaker?.consecutiveFailures == 5)
         #expect(empty.circuitBreaker?.errorRate == nil)
+        #expect(empty.cache?.maxEntries == 10_000 && empty.cache?.ttl == .seconds(60))
     }
 
     @Test("every number is bounded and named", arguments: [
@@ -47,6 +56,10 @@ import Testing
         ("circuit_breaker: {consecutive_failures: 0}", "circuit_breaker: no trigger is on: set 'consecutive_failures' above 0, 'error_rate' or 'p99_latency_ms'"),
         ("circuit_breaker: {retries: 3}", "circuit_breaker: unknown key 'retries' (known: consecutive_failures, error_rate, min_requests, open_s, p99_latency_ms, window_s)"),
         ("circuit_breaker: 5", "circuit_breaker must be a mapping, got an integer"),
+        ("cache: {ttl_s: 0.5}", "cache: 'ttl_s' must be a finite number from 1.0 to 86400.0, got 0.5"),
+        ("cache: {ttl_s: 86401}", "cache: 'ttl_s' must be a finite number from 1.0 to 86400.0, got 86401"),
+        ("cache: {max_entries: 1000001}", "cache: 'max_entries' must be an integer from 1 to 1000000, got 1000001"),
+        ("cache: {max_bytes: 10}", "cache: 'max_bytes' must be an integer from 1024 to 4294967296, got 10"),
         ("fallback: {}", "fallback: needs 'model' (another served model) or 'outputs' (a static default answer)"),
         ("fallback: {model: a, outputs: {y: 1}}", "fallback: give either 'model' or 'outputs', not both"),
         ("fallback: {model: ../etc}", "fallback: 'model' must be a model name (1–128 ASCII letters, digits, '-', '_' or '.')"),

@@ -19,11 +19,15 @@ public struct PredictionEvent: Sendable {
     public var latencyMs: Double
     /// How the version's rows are written (shared by all its events).
     public var layout: LogLayout
+    /// The answer came from the version's prediction cache (logged as `"cached": true` in each
+    /// row's outputs).
+    public var cached: Bool
     public var profile: OutputProfile { layout.profile }
 
     public init(
         at: Date = Date(), model: String, version: String, arm: String = "stable", requestID: String, entityIDs: [String]? = nil,
-        records: [[String: JSONValue]]? = nil, inputs: [String: Tensor], outputs: [String: Tensor], latencyMs: Double, layout: LogLayout
+        records: [[String: JSONValue]]? = nil, inputs: [String: Tensor], outputs: [String: Tensor], latencyMs: Double, layout: LogLayout,
+        cached: Bool = false
     ) {
         self.at = at
         self.model = model
@@ -36,6 +40,7 @@ public struct PredictionEvent: Sendable {
         self.outputs = outputs
         self.latencyMs = latencyMs
         self.layout = layout
+        self.cached = cached
     }
 
     /// An event with a layout of its own (tests, benchmarks); serving passes the version's.

@@ -28,6 +28,8 @@ public enum PredictionRows {
         out.reserveCapacity(n)
         var w = JSONWriter(capacity: 96)
         var packing = LogCodecs.RecordPacking(layout: layout)
+        // A cached answer is marked in its outputs, which readers parse by key.
+        let open: StaticString = e.cached ? "{\"cached\":true," : "{"
         for r in 0..<n {
             var score: Double?
             var label: String?
@@ -40,7 +42,8 @@ public enum PredictionRows {
                 let positive = min(max(p.positiveClass, 0), c - 1)
                 score = Double(c == 2 ? row[row.startIndex + positive] : row[row.startIndex + best])
                 label = labels[best]
-                w.raw("{\"label\":")
+                w.raw(open)
+                w.raw("\"label\":")
                 w.string(labels[best])
                 w.raw(",\"probability\":")
                 w.number(Float(score ?? .nan))
@@ -55,11 +58,12 @@ public enum PredictionRows {
             } else if let f = predictions {
                 let width = max(1, f.count / n)
                 score = Double(f[r * width])
-                w.raw("{\"prediction\":")
+                w.raw(open)
+                w.raw("\"prediction\":")
                 if width == 1 { w.number(f[r]) } else { w.list(width) { $0.number(f[r * width + $1]) } }
                 w.raw("}")
             } else {
-                w.raw("{}")
+                w.raw(e.cached ? "{\"cached\":true}" as StaticString : "{}")
             }
             var recordText: String?
             var features: String?

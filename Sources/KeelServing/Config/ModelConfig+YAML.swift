@@ -10,7 +10,7 @@ extension ModelConfig {
     static let topLevelKeys: Set<String> = [
         "max_batch_size", "max_queue_delay_us", "instance_count", "labels", "positive_class",
         "risk_bands", "features", "layout", "input_name", "id_field", "platform", "name", "monitoring",
-        "circuit_breaker", "fallback",
+        "circuit_breaker", "fallback", "cache",
     ]
 
     static func parse(_ document: YAMLValue, source: String) throws(KeelError) -> ModelConfig {
@@ -29,6 +29,7 @@ extension ModelConfig {
         config.monitoring = try MonitoringSettings.parse(top.values["monitoring"], source: source)
         config.circuitBreaker = try CircuitBreakerSettings.parse(top.values["circuit_breaker"], source: source)
         config.fallback = try FallbackSettings.parse(top.values["fallback"], source: source)
+        config.cache = try PredictionCacheSettings.parse(top.values["cache"], source: source)
         if let features = try top.list("features", maxCount: FeatureSchema.maxFields) {
             var fields: [FeatureSchema.Field] = []
             for (k, f) in features.enumerated() { fields.append(try field(f, index: k, source: source)) }

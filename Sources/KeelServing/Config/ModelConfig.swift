@@ -27,6 +27,8 @@ public struct ModelConfig: Sendable, Equatable {
     public var circuitBreaker: CircuitBreakerSettings?
     /// Where answers come from when a version cannot give them (`fallback:`); nil: none.
     public var fallback: FallbackSettings?
+    /// Prediction cache (`cache:`); nil: off.
+    public var cache: PredictionCacheSettings?
 
     public init() {}
 

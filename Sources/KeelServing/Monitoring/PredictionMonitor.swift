@@ -27,15 +27,16 @@ public final class PredictionMonitor: Sendable {
         return Double(z >> 11) / Double(UInt64(1) << 53) < rate
     }
 
-    /// Logs one answered request of `served` (when sampled).
+    /// Logs one answered request of `served` (when sampled); `cached`: the answer came from
+    /// the version's prediction cache.
     func record(
         _ served: ServedVersion, arm: String, requestID: String, entityIDs: [String]?, records: [[String: JSONValue]]?,
-        inputs: [String: Tensor], outputs: [String: Tensor], started: ContinuousClock.Instant
+        inputs: [String: Tensor], outputs: [String: Tensor], started: ContinuousClock.Instant, cached: Bool = false
     ) {
         guard sampled(served.config.monitoring.sampleRate) else { return }
         let (s, atto) = (ContinuousClock.now - started).components
         writer.submit(PredictionEvent(
             model: served.modelName, version: served.version, arm: arm, requestID: requestID, entityIDs: entityIDs, records: records,
-            inputs: inputs, outputs: outputs, latencyMs: (Double(s) + Double(atto) / 1e18) * 1000, layout: served.logLayout))
+            inputs: inputs, outputs: outputs, latencyMs: (Double(s) + Double(atto) / 1e18) * 1000, layout: served.logLayout, cached: cached))
     }
 }

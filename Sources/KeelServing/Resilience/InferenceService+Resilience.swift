@@ -1,7 +1,7 @@
 import Foundation
 import KeelCore
 
-/// What answered a request: the version itself or its fallback.
+/// What answered a request: the version itself, its cached answer, or its fallback.
 struct Answer: Sendable {
     /// Who gave a fallback answer.
     enum Fallback: Sendable {
@@ -18,6 +18,8 @@ struct Answer: Sendable {
     }
 
     var outputs: [String: Tensor]
+    /// The answer came from the version's prediction cache.
+    var cached = false
     /// Set when a fallback answered instead of the version.
     var fallback: Fallback?
 
@@ -33,17 +35,20 @@ struct Answer: Sendable {
 }
 
 extension InferenceService {
-    /// Runs a version through its circuit breaker and fallback, each when configured; `run` is
-    /// the plain call of the version. An open breaker sends the request to the fallback (503
-    /// without one); a run that fails server-side (status >= 500) counts against the breaker
-    /// and is also answered by the fallback when there is one. Malformed requests fail as they
-    /// would without any of this: they are never counted or answered by a fallback.
+    /// Runs a version through its prediction cache, circuit breaker and fallback, each when
+    /// configured; `run` is the plain call of the version. A cache hit answers without running
+    /// it; an open breaker sends the request to the fallback (503 without one); a run that fails
+    /// server-side (status >= 500) counts against the breaker and is also answered by the
+    /// fallback when there is one. Malformed requests fail as they would without any of this:
+    /// they are never cached, counted or answered by a fallback.
     func resilient(
         _ served: ServedVersion, _ inputs: [String: Tensor], records: [[String: JSONValue]]?, run: () async throws(KeelError) -> [String: Tensor]
     ) async throws(KeelError) -> Answer {
         let r = served.resilience
         guard r.isEnabled else { return Answer(outputs: try await run()) }
         try served.validate(inputs)
+        let key = r.cache?.key(inputs)
+        if let key, let hit = r.cache?.lookup(key) { return Answer(outputs: hit, cached: true) }
         let permit = r.breaker?.admit() ?? .pass
         if case .reject(let retryAfter) = permit {
             let wait = retryAfter > .zero ? "for about \(Self.seconds(retryAfter)) s more" : "while a probe request tries the version"
@@ -55,6 +60,7 @@ extension InferenceService {
         do {
             let outputs = try await run()
             r.breaker?.record(.success, latency: .now - started, permit: permit)
+            if let key { r.cache?.store(key, outputs) }
             return Answer(outputs: outputs)
         } catch {
             let serverSide = error.httpStatus >= 500

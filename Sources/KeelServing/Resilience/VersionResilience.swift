@@ -2,15 +2,16 @@ import CoreMetrics
 import KeelCore
 import KeelEngine
 
-/// A served version's circuit breaker and fallback, as its config.yaml asks (each absent
-/// unless configured), with their metrics: `keel_circuit_breaker_state` (0 closed, 1 open,
-/// 2 half-open), `keel_circuit_breaker_trips_total` and `keel_fallback_total`, all by model
-/// and version.
+/// A served version's circuit breaker, fallback and prediction cache, as its config.yaml asks
+/// (each absent unless configured), with their metrics: `keel_circuit_breaker_state` (0
+/// closed, 1 open, 2 half-open), `keel_circuit_breaker_trips_total`, `keel_fallback_total` and
+/// `keel_cache_hits_total` / `keel_cache_misses_total`, all by model and version.
 public final class VersionResilience: Sendable {
     public let breaker: CircuitBreaker?
     public let fallback: FallbackSettings?
     /// The static default answer, built for the version's output signature.
     let staticAnswer: StaticAnswer?
+    public let cache: PredictionCache?
     let fallbacks: CoreMetrics.Counter?
 
     /// Whether any of them is configured (when not, requests take the plain path).
@@ -33,7 +34,12 @@ public final class VersionResilience: Sendable {
             staticAnswer = nil
         }
         fallbacks = config.fallback.map { _ in CoreMetrics.Counter(label: "keel_fallback_total", dimensions: dims, factory: factory) }
-        isEnabled = breaker != nil || fallback != nil
+        cache = config.cache.map {
+            PredictionCache(
+                settings: $0, hits: CoreMetrics.Counter(label: "keel_cache_hits_total", dimensions: dims, factory: factory),
+                misses: CoreMetrics.Counter(label: "keel_cache_misses_total", dimensions: dims, factory: factory))
+        }
+        isEnabled = breaker != nil || fallback != nil || cache != nil
     }
 
     /// Checks a configuration's static answer against a model's outputs (registration and
