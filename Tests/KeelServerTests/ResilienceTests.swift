@@ -136,6 +136,10 @@ import Testing
             #expect(try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: badRecords).status == .badRequest)
             #expect(try await Self.metric(client, #"keel_circuit_breaker_state{model="churn",version="1"}"#) == 0)
             #expect(try await Self.metric(client, #"keel_fallback_total{model="churn",version="1"}"#) == 0)
+            // Refused before the version runs, they are still counted as its failed requests.
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            let refused = metrics.split(separator: "\n").first { $0.hasPrefix("keel_inference_requests_total{") && $0.contains(#"reason="invalid_input""#) }
+            #expect(refused?.hasSuffix(" 5") == true, "\(refused ?? "no invalid_input series")")
         }
     }
 

@@ -46,7 +46,12 @@ extension InferenceService {
     ) async throws(KeelError) -> Answer {
         let r = served.resilience
         guard r.isEnabled else { return Answer(outputs: try await run()) }
-        try served.validate(inputs)
+        do {
+            try served.validate(inputs)
+        } catch {
+            served.metrics.failure(reason: error.code.rawValue)  // as the plain path counts it
+            throw error
+        }
         let key = r.cache?.key(inputs)
         if let key, let hit = r.cache?.lookup(key) { return Answer(outputs: hit, cached: true) }
         let permit = r.breaker?.admit() ?? .pass
