@@ -1,21 +1,12 @@
 import Foundation
 import KeelCore
+import KeelTestSupport
 import Testing
 @testable import KeelMonitoring
 
 /// The experiment verdicts on simulated arms whose true effect is known.
 @Suite struct ExperimentAnalysisTests {
-    /// SplitMix64: the same draws on every machine.
-    struct Draws {
-        var state: UInt64
-        mutating func next() -> Double {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-        }
-    }
+    typealias Draws = SeededDraws
 
     static func conversions(_ n: Int, rate: Double, _ g: inout Draws) -> [ArmObservation] {
         (0..<n).map { _ in ArmObservation(outcome: g.next() < rate ? 1 : 0, score: nil, correct: nil, predictedPositive: nil) }

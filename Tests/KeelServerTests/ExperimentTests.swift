@@ -16,17 +16,7 @@ import Testing
 @Suite(.serialized) struct ExperimentTests {
     static func json(_ r: TestResponse) throws -> JSONValue { try TestServer.json(r) }
 
-    /// SplitMix64 draws: the outcomes are the same on every run.
-    struct Draws {
-        var state: UInt64
-        mutating func next() -> Double {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-        }
-    }
+    typealias Draws = SeededDraws
 
     /// `count` customers (holdout records with new ids), scored through the records API in
     /// requests of 100; returns which version served each.

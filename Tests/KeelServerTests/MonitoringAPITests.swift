@@ -132,15 +132,7 @@ import Testing
             #expect(calm["columns"]?.arrayValue?.count == 15 && calm["encoded_columns"]?.arrayValue?.count == 22)
             #expect(calm["prediction"]?["method"] != nil)
             // Older customers on month-to-month contracts, paying more: drift.
-            let shifted: [[String: JSONValue]] = records[1000..<1600].map { r in
-                var r = r
-                r["age"] = .number((r["age"]?.doubleValue ?? 40) + 15)
-                r["monthly_charges"] = .number((r["monthly_charges"]?.doubleValue ?? 50) * 1.5)
-                r["contract_type"] = "month-to-month"
-                r["internet_service"] = "Fiber optic"
-                r["payment_method"] = "electronic check"
-                return r
-            }
+            let shifted = ChurnRows.shifted(records[1000..<1600])
             for start in stride(from: 0, to: 600, by: 200) {
                 _ = try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: ChurnRows.body(shifted[start..<(start + 200)]))
             }

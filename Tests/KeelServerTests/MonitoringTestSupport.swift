@@ -92,6 +92,20 @@ enum ChurnRows {
         return (records, labels)
     }
 
+    /// Older customers on month-to-month fibre contracts, paying by electronic check and 50 %
+    /// more: inputs that drift from the training data.
+    static func shifted(_ records: ArraySlice<[String: JSONValue]>) -> [[String: JSONValue]] {
+        records.map { r in
+            var r = r
+            r["age"] = .number((r["age"]?.doubleValue ?? 40) + 15)
+            r["monthly_charges"] = .number((r["monthly_charges"]?.doubleValue ?? 50) * 1.5)
+            r["contract_type"] = "month-to-month"
+            r["internet_service"] = "Fiber optic"
+            r["payment_method"] = "electronic check"
+            return r
+        }
+    }
+
     static func body(_ records: ArraySlice<[String: JSONValue]>) -> ByteBuffer {
         var w = JSONWriter()
         w.value(.object(["instances": .array(records.map { .object($0) })]))

@@ -17,11 +17,16 @@ import Testing
     static func json(_ r: TestResponse) throws -> JSONValue { try TestServer.json(r) }
 
     /// A monitored server with churn v1 in production and v2 registered, and its controller.
-    static func start(_ kind: StoreKind) async throws -> (MonitoredServer, RolloutController) {
+    /// `slow`: v2 is the churn-shaped ONNX model made slow on purpose (scripts/fixtures/make_slow_onnx.py),
+    /// with `extraConfig` appended to the churn config.
+    static func start(_ kind: StoreKind, slow: Bool = false, extraConfig: String = "") async throws -> (MonitoredServer, RolloutController) {
         let router = DeploymentRouter()
         let s = try await MonitoredServer.start(kind, router: router)
+        let bytes = slow
+            ? try [UInt8](Data(contentsOf: TestRegistry.root.appendingPathComponent("Tests/Fixtures/onnx/slow_churn_mlp/model.onnx")))
+            : try TestRegistry.churnModelBytes()
         let new = try RegistryImport.inspect(
-            model: "churn", bytes: try TestRegistry.churnModelBytes(), filename: "model.json", configYAML: try TestRegistry.churnConfigYAML())
+            model: "churn", bytes: bytes, filename: slow ? "model.onnx" : "model.json", configYAML: try TestRegistry.churnConfigYAML() + extraConfig)
         _ = try await s.registry.register(new, by: .system)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -278,15 +283,9 @@ import Testing
     }
 
     @Test(arguments: StoreKind.enabled) func aSlowONNXCandidateIsRolledBackOnItsP95UnderLoad(_ kind: StoreKind) async throws {
-        let router = DeploymentRouter()
-        let s = try await MonitoredServer.start(kind, router: router)
-        // v2: a churn-shaped ONNX model that is slow on purpose (scripts/fixtures/make_slow_onnx.py).
-        let slow = try [UInt8](Data(contentsOf: TestRegistry.root.appendingPathComponent("Tests/Fixtures/onnx/slow_churn_mlp/model.onnx")))
-        _ = try await s.registry.register(
-            try RegistryImport.inspect(model: "churn", bytes: slow, filename: "model.onnx", configYAML: try TestRegistry.churnConfigYAML()), by: .system)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let controller = RolloutController(registry: s.registry, router: router, monitoring: s.service, holder: "test-replica", logger: logger)
+        // v2: a churn-shaped ONNX model that is slow on purpose.
+        let (s, controller) = try await Self.start(kind, slow: true)
+        let router = s.router
         let records = ChurnRows.load(try TestRegistry.churnHoldoutCSV()).records
         let deployer = TestServer.bearer(s.keys.deployer)
         try await s.app.test(.router) { client in
@@ -334,15 +333,10 @@ import Testing
     }
 
     @Test func aCandidateWhoseCircuitBreakerOpensFailsItsAnalysisAndItsCustomersGetTheFallback() async throws {
-        let router = DeploymentRouter()
-        let s = try await MonitoredServer.start(.sqlite, router: router)
         // v2: the slow ONNX model whose breaker opens on latency, falling back to production v1.
-        let slow = try [UInt8](Data(contentsOf: TestRegistry.root.appendingPathComponent("Tests/Fixtures/onnx/slow_churn_mlp/model.onnx")))
-        let config = try TestRegistry.churnConfigYAML() + "\ncircuit_breaker: {p99_latency_ms: 0.1, min_requests: 5, open_s: 60}\nfallback: {model: churn, version: \"1\"}\n"
-        _ = try await s.registry.register(try RegistryImport.inspect(model: "churn", bytes: slow, filename: "model.onnx", configYAML: config), by: .system)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let controller = RolloutController(registry: s.registry, router: router, monitoring: s.service, holder: "test-replica", logger: logger)
+        let (s, controller) = try await Self.start(
+            .sqlite, slow: true, extraConfig: "\ncircuit_breaker: {p99_latency_ms: 0.1, min_requests: 5, open_s: 60}\nfallback: {model: churn, version: \"1\"}\n")
+        let router = s.router
         let records = ChurnRows.load(try TestRegistry.churnHoldoutCSV()).records
         let deployer = TestServer.bearer(s.keys.deployer)
         try await s.app.test(.router) { client in
@@ -385,15 +379,7 @@ import Testing
             try await s.follower.sync()
             await controller.tick()
             // Older customers on month-to-month contracts, paying more, for the whole step.
-            let shifted: [[String: JSONValue]] = records[0..<800].map { r in
-                var r = r
-                r["age"] = .number((r["age"]?.doubleValue ?? 40) + 15)
-                r["monthly_charges"] = .number((r["monthly_charges"]?.doubleValue ?? 50) * 1.5)
-                r["contract_type"] = "month-to-month"
-                r["internet_service"] = "Fiber optic"
-                r["payment_method"] = "electronic check"
-                return r
-            }
+            let shifted = ChurnRows.shifted(records[0..<800])
             for start in stride(from: 0, to: 800, by: 100) {
                 #expect(try await client.execute(uri: "/v1/models/churn:predict", method: .post, body: ChurnRows.body(shifted[start..<start + 100])).status == .ok)
             }
