@@ -7,14 +7,7 @@ import Testing
 /// config.yaml's `circuit_breaker`, `fallback` and `cache` sections: bounded, typed, named in
 /// every error; a static default answer checked against the model's outputs.
 @Suite struct ResilienceConfigTests {
-    func message(_ yaml: String) -> String? {
-        do {
-            _ = try ModelConfig.parse(yaml: yaml, source: "m/config.yaml")
-            return nil
-        } catch {
-            return error.message
-        }
-    }
+    func message(_ yaml: String) -> String? { ModelConfigTests().message(yaml) }
 
     @Test func aFullConfigurationParses() throws {
         let config = try ModelConfig.parse(yaml: """
