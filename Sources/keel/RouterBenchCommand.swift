@@ -43,5 +43,16 @@ struct RouterBenchCommand: AsyncParsableCommand {
             }
             return hits
         }
+        // An experiment of three arms; the share printed is the last arm's.
+        router.install(["churn": TrafficSplit(
+            rolloutID: 43, candidate: "2", stable: "1", weight: 0, sticky: true,
+            arms: [SplitArm(name: "a", version: "1", weight: 50), SplitArm(name: "b", version: "2", weight: 30), SplitArm(name: "c", version: "3", weight: 20)])])
+        measure("experiment_3_arms_sticky") { count in
+            var hits = 0
+            for i in 0..<count {
+                if let split = router.split(for: "churn"), router.armIndex(split, key: keys[i & 4_095]) == 2 { hits &+= 1 }
+            }
+            return hits
+        }
     }
 }
