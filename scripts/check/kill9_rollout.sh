@@ -12,7 +12,7 @@ PID=""
 TRAFFIC=""
 cleanup() {
     [ -n "$TRAFFIC" ] && kill "$TRAFFIC" 2>/dev/null || true
-    [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null || true
+    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
     rm -rf "$TMP"
 }
 trap cleanup EXIT
