@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rollout transitions under continuous load: wrk drives the records API (a new customer id per
 # request) and the v2 API while the churn model goes through a canary that is promoted, a canary
-# that is rolled back, a blue-green switch and a switch back. Prints the transitions, then
-# wrk's totals; fails when any request failed.
+# that is rolled back, a blue-green switch, a switch back, and an A/B experiment started and
+# stopped. Prints the transitions, then wrk's totals; fails when any request failed.
 #   KEEL_BIN=.build/release/keel bash scripts/bench/rollout_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -79,6 +79,13 @@ sleep 2
 log "switch back to v2"
 "$KEEL_BIN" models promote churn 2 > /dev/null
 sleep 3
+log "A/B experiment v2 vs a new v4 (50/50, sticky by customer), then stopped"
+"$KEEL_BIN" models register churn $M/1/model.json --schema $M/config.yaml > /dev/null
+"$KEEL_BIN" experiment start churn --arm control=2 --arm treatment=4 --metric label_mean --mde 0.05 > /dev/null
+sleep 4
+"$KEEL_BIN" experiment status churn | head -1 >&2
+"$KEEL_BIN" experiment stop churn > /dev/null
+sleep 3
 log "transitions done; waiting for wrk"
 wait $WRK1 $WRK2 || true
 fail=0
@@ -87,5 +94,5 @@ for f in records v2; do
     if grep -qE "Non-2xx|Socket errors" "$TMP/wrk-$f.txt"; then fail=1; fi
 done
 "$KEEL_BIN" rollout status churn > /dev/null
-echo "== audit (rollout decisions)"; "$KEEL_BIN" audit --json 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); [print(e['at'], e['action'], e['target'], e.get('after') or '') for e in reversed(d.get('events', d if isinstance(d, list) else [])) if e['action'].startswith('rollout.') or e['target'].endswith('/production')]" || true
+echo "== audit (rollout decisions)"; "$KEEL_BIN" audit --json 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); [print(e['at'], e['action'], e['target'], e.get('after') or '') for e in reversed(d.get('events', d if isinstance(d, list) else [])) if e['action'].startswith(('rollout.', 'experiment.')) or e['target'].endswith('/production')]" || true
 [ $fail = 0 ] && echo "no failed requests" || { echo "FAILED REQUESTS"; exit 1; }
