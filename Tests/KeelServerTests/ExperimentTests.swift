@@ -156,9 +156,21 @@ import Testing
                 #expect(try Self.json(r)["error"]?.stringValue != nil)
             }
             #expect(try await client.execute(uri: "/api/v1/models/churn/experiments/current/stop", method: .post, headers: deployer).status == .notFound)
+            #expect(try await client.execute(uri: "/api/v1/models/churn/experiments/current", method: .get, headers: deployer).status == .notFound)
+            #expect(try await client.execute(uri: "/api/v1/models/nope/experiments", method: .get, headers: deployer).status == .notFound)
+            #expect(try await client.execute(uri: "/api/v1/models/nope/experiments", method: .post, headers: deployer, body: Self.body).status == .notFound)
+            #expect(try await s.registry.rollouts("churn", experiment: true).isEmpty, "nothing was stored")
+            // A running experiment refuses malformed stop bodies and keeps running.
+            #expect(try await client.execute(uri: "/api/v1/models/churn/experiments", method: .post, headers: deployer, body: TestServer.body("{\(arms),\"metric\":\"label_mean\"}")).status == .created)
+            for body in [#"{"promote":"yes"}"#, #"{"color":1}"#, "[1]", "{"] {
+                let r = try await client.execute(uri: "/api/v1/models/churn/experiments/current/stop", method: .post, headers: deployer, body: TestServer.body(body))
+                #expect(r.status == .badRequest, "\(body): \(r.status)")
+                #expect(try Self.json(r)["error"]?.stringValue != nil)
+            }
+            #expect(try Self.json(try await client.execute(uri: "/api/v1/models/churn/experiments/current", method: .get, headers: deployer))["state"] == "running")
             let reserved = try await client.execute(uri: "/api/v1/models/churn/aliases/experiment-a", method: .put, headers: deployer, body: TestServer.body(#"{"version":2}"#))
             #expect(reserved.status == .conflict)
-            #expect(try await s.registry.rollouts("churn", experiment: true).isEmpty, "nothing was stored")
+            #expect(try await s.registry.rollouts("churn", experiment: true).count == 1, "the stop refusals changed nothing")
         }
         await s.stop()
     }

@@ -70,17 +70,15 @@ struct ExperimentRoutes {
         }
     }
 
+    /// The rollout view (with its decision history) without the canary fields, plus the
+    /// analysis now while it runs.
     func view(_ r: Rollout) async throws(KeelError) -> JSONValue {
-        guard case .object(var o) = r.json else { return r.json }
+        guard case .object(var o) = try await RolloutRoutes(registry: registry, maxBodyBytes: maxBodyBytes).view(r) else { return r.json }
         for k in ["steps", "step", "weight", "mirror", "interval", "checks", "failure_limit", "failures", "inconclusive_deadline", "analysis", "candidate_version", "step_started_at"] {
             o[k] = nil
         }
         o["started_at"] = .string(ISO8601DateFormatter().string(from: r.stepStartedAt))
         if r.state.isActive { o["result"] = try await judge.analyse(r).json }
-        let formatter = ISO8601DateFormatter()
-        o["events"] = .array(try await registry.rolloutEvents(r.id).map { e in
-            .object(["id": .number(Double(e.id)), "at": .string(formatter.string(from: e.at)), "kind": .string(e.kind), "message": .string(e.message)])
-        })
         return .object(o)
     }
 
