@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "KeelRegistry", targets: ["KeelRegistry"]),
         .library(name: "KeelMonitoring", targets: ["KeelMonitoring"]),
         .library(name: "KeelServing", targets: ["KeelServing"]),
+        .library(name: "KeelJobs", targets: ["KeelJobs"]),
         .library(name: "KeelServer", targets: ["KeelServer"]),
     ],
     dependencies: [
@@ -87,10 +88,20 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // zlib from the system (Debian's zlib1g-dev) for gzip-compressed batch files.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(
+            name: "KeelJobs",
+            dependencies: [
+                "KeelCore", "KeelStore", "KeelRegistry", "KeelServing", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .target(
             name: "KeelServer",
             dependencies: [
-                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelMonitoring", "KeelServing",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelMonitoring", "KeelServing", "KeelJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -104,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelMonitoring", "KeelServing", "KeelServer", "CKeelSupport",
+                "KeelCore", "KeelEngine", "KeelStore", "KeelRegistry", "KeelMonitoring", "KeelServing", "KeelJobs", "KeelServer", "CKeelSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -120,6 +131,7 @@ let package = Package(
             dependencies: ["KeelEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(name: "KeelTestSupport", dependencies: ["KeelCore", "KeelStore", "KeelRegistry"], path: "Tests/KeelTestSupport"),
+        .testTarget(name: "KeelJobsTests", dependencies: ["KeelJobs", "KeelServing", "KeelRegistry", "KeelStore", "KeelCore", "KeelTestSupport"]),
         .testTarget(name: "KeelStoreTests", dependencies: ["KeelStore", "KeelTestSupport"]),
         .testTarget(name: "KeelRegistryTests", dependencies: ["KeelRegistry", "KeelStore", "KeelServing", "KeelTestSupport"]),
         .testTarget(
