@@ -3,7 +3,7 @@ import KeelCore
 
 /// The record-level reads of one unit of work; inside `Store.read` they all see one snapshot,
 /// inside `Store.write` they see the transaction's own changes.
-public protocol StoreSnapshot: MonitoringSnapshot, RolloutSnapshot {
+public protocol StoreSnapshot: MonitoringSnapshot, RolloutSnapshot, JobSnapshot {
     // Models
     func model(named name: String) async throws(KeelError) -> RegisteredModelRecord?
     func models() async throws(KeelError) -> [RegisteredModelRecord]

@@ -5,7 +5,7 @@ import KeelCore
 /// versions, statuses, metrics, aliases, gates) first locks the model's row, so two units of
 /// work on one model run one after the other, on PostgreSQL too; call `lockModel` first when
 /// a decision depends on what you read. Audit events are appended explicitly.
-public protocol StoreTransaction: StoreSnapshot, MonitoringTransaction, RolloutTransaction {
+public protocol StoreTransaction: StoreSnapshot, MonitoringTransaction, RolloutTransaction, JobTransaction {
     /// Locks the model's row for the rest of the transaction and returns it (nil when unknown).
     @discardableResult
     func lockModel(named name: String) async throws(KeelError) -> RegisteredModelRecord?

@@ -285,5 +285,56 @@ public enum Migrations {
         Migration(name: "008_rollout_outcome_trips", statements: [
             "ALTER TABLE rollout_outcomes ADD COLUMN trips BIGINT NOT NULL DEFAULT 0",
         ]),
+        // Batch jobs: the queue fields as columns (claimed with one query), the specification
+        // as a document; each chunk with its lease, attempt and committed part file.
+        Migration(name: "009_batch_jobs", statements: [
+            """
+            CREATE TABLE batch_jobs (
+                id {{pk}},
+                model TEXT NOT NULL,
+                version TEXT NOT NULL,
+                state TEXT NOT NULL,
+                phase TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                spec TEXT NOT NULL,
+                rows_total BIGINT,
+                rows_done BIGINT NOT NULL,
+                errors BIGINT NOT NULL,
+                chunks_total INTEGER NOT NULL,
+                chunks_done INTEGER NOT NULL,
+                reason TEXT,
+                holder TEXT,
+                lease_until DOUBLE PRECISION,
+                rows_at_start BIGINT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                started_at DOUBLE PRECISION,
+                finished_at DOUBLE PRECISION,
+                updated_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX batch_jobs_queue ON batch_jobs (state, priority, id)",
+            """
+            CREATE TABLE batch_chunks (
+                job_id BIGINT NOT NULL REFERENCES batch_jobs (id) ON DELETE CASCADE,
+                idx INTEGER NOT NULL,
+                first_row BIGINT NOT NULL,
+                row_count BIGINT NOT NULL,
+                first_line BIGINT NOT NULL,
+                byte_start BIGINT,
+                byte_end BIGINT,
+                state TEXT NOT NULL,
+                holder TEXT,
+                lease_until DOUBLE PRECISION,
+                attempt INTEGER NOT NULL,
+                rows_done BIGINT NOT NULL,
+                errors BIGINT NOT NULL,
+                part TEXT,
+                finished_at DOUBLE PRECISION,
+                PRIMARY KEY (job_id, idx)
+            )
+            """,
+            "CREATE INDEX batch_chunks_state ON batch_chunks (state, job_id, idx)",
+        ]),
     ]
 }

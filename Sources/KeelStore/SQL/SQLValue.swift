@@ -105,6 +105,15 @@ public enum SQLDialect: String, Sendable {
         case .postgres: return " FOR UPDATE"
         }
     }
+
+    /// Row-lock suffix for claiming work several replicas compete for: a row another
+    /// transaction holds is skipped rather than waited for.
+    func skipLocked(of table: String) -> String {
+        switch self {
+        case .sqlite: return ""
+        case .postgres: return " FOR UPDATE OF \(table) SKIP LOCKED"
+        }
+    }
 }
 
 /// Whether a transaction may change the database.
