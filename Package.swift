@@ -131,7 +131,7 @@ let package = Package(
             dependencies: ["KeelEngine", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(name: "KeelTestSupport", dependencies: ["KeelCore", "KeelStore", "KeelRegistry"], path: "Tests/KeelTestSupport"),
-        .testTarget(name: "KeelJobsTests", dependencies: ["KeelJobs", "KeelServing", "KeelRegistry", "KeelStore", "KeelCore", "KeelTestSupport"]),
+        .testTarget(name: "KeelJobsTests", dependencies: ["KeelJobs", "KeelServing", "KeelRegistry", "KeelStore", "KeelCore", "KeelEngine", "KeelTestSupport"]),
         .testTarget(name: "KeelStoreTests", dependencies: ["KeelStore", "KeelTestSupport"]),
         .testTarget(name: "KeelRegistryTests", dependencies: ["KeelRegistry", "KeelStore", "KeelServing", "KeelTestSupport"]),
         .testTarget(

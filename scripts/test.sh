@@ -4,7 +4,8 @@
 #  2. starts a throwaway PostgreSQL cluster on loopback in a temporary folder,
 #  3. exports KEEL_TEST_DATABASE_URL, runs `swift build --build-tests`, then `swift test` twice
 #     (engine and codec suites, then the rest), then scripts/check/kill9_rollout.sh (a real
-#     server killed with SIGKILL mid-rollout resumes it),
+#     server killed with SIGKILL mid-rollout resumes it) and scripts/check/kill9_batch.sh (the
+#     same mid-job, and two PostgreSQL replicas sharing one job),
 #  4. stops and removes the cluster on exit, whatever happened.
 # With KEEL_TEST_DATABASE_URL already set, that database is used and no cluster is started.
 set -euo pipefail
@@ -95,3 +96,5 @@ swift test --skip-build --filter 'KeelCoreTests|KeelEngineTests'
 swift test --skip-build --skip 'KeelCoreTests|KeelEngineTests'
 # A real server killed with SIGKILL mid-rollout resumes it (outside swift test: timing-sensitive).
 KEEL_BIN=.build/debug/keel bash scripts/check/kill9_rollout.sh
+# Batch jobs: a server killed with SIGKILL mid-job resumes it; two PostgreSQL replicas share one.
+KEEL_BIN=.build/debug/keel bash scripts/check/kill9_batch.sh

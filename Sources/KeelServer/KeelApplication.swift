@@ -20,7 +20,8 @@ public enum KeelApplication {
     /// mounted and API keys are checked. Without one, routes that need a key are closed.
     public static func build(
         manager: ModelManager, configuration: ServerConfiguration, registry: Registry? = nil, monitor: PredictionMonitor? = nil,
-        deploymentRouter: DeploymentRouter = DeploymentRouter(), shadow: ShadowRunner? = nil, logger: Logger = Logger(label: "keel.http")
+        deploymentRouter: DeploymentRouter = DeploymentRouter(), shadow: ShadowRunner? = nil, jobs: JobsRuntime? = nil,
+        logger: Logger = Logger(label: "keel.http")
     ) -> KeelRouter {
         let router = Router(context: KeelRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -39,6 +40,7 @@ public enum KeelApplication {
             ExperimentRoutes(registry: registry, judge: ExperimentJudge(monitoring: monitoringService), maxBodyBytes: configuration.maxBodyBytes)
                 .register(on: routes)
             MonitoringRoutes(service: monitoringService, registry: registry, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
+            if let jobs { JobRoutes(jobs: jobs, maxBodyBytes: configuration.maxBodyBytes).register(on: routes) }
         }
         HealthRoutes(manager: manager, metrics: manager.metrics).register(on: routes)
         InferenceRoutes(manager: manager, service: service, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
@@ -75,16 +77,16 @@ public enum KeelApplication {
     /// (the server answers liveness at once and readiness once they are warm).
     public static func application(
         manager: ModelManager, configuration: ServerConfiguration, logger: Logger, follower: RegistryFollower? = nil,
-        monitoring: MonitoringRuntime? = nil
+        monitoring: MonitoringRuntime? = nil, jobs: JobsRuntime? = nil
     ) -> some ApplicationProtocol {
         Application(
             router: build(
                 manager: manager, configuration: configuration, registry: follower?.registry, monitor: monitoring?.monitor,
-                deploymentRouter: monitoring?.router ?? DeploymentRouter(), shadow: monitoring?.shadow, logger: logger
+                deploymentRouter: monitoring?.router ?? DeploymentRouter(), shadow: monitoring?.shadow, jobs: jobs, logger: logger
             ).router,
             server: server(configuration),
             configuration: applicationConfiguration(configuration, logger: logger),
-            services: [ModelLoadingService(manager: manager, follower: follower)] + (monitoring?.services ?? []),
+            services: [ModelLoadingService(manager: manager, follower: follower)] + (monitoring?.services ?? []) + (jobs?.services ?? []),
             logger: logger)
     }
 }

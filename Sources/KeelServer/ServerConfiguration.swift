@@ -43,6 +43,15 @@ public struct ServerConfiguration: Sendable {
     /// How long a registry version that lost its last alias stays loaded, so a switch back
     /// is instant (blue-green); zero unloads it at once.
     public var blueGreenGrace: Duration = .seconds(300)
+    /// Batch-job loops on this replica (0: this replica scores no jobs, it only queues them).
+    public var batchWorkers = 1
+    /// Folders besides the data folder that batch jobs may read inputs from and write outputs to.
+    public var batchFolders: [String] = []
+    /// Largest file one upload to `/api/v1/jobs/uploads` may be.
+    public var maxUploadBytes: Int64 = 10 << 30
+    /// How long a replica holds a claimed chunk without renewing it (a dead replica's chunk is
+    /// taken again after this).
+    public var jobLease: Duration = .seconds(30)
 
     public init() {}
 }
@@ -70,6 +79,10 @@ extension ServerConfiguration {
         public var monitoringIntervalMs: Int?
         public var webhookURL: String?
         public var blueGreenGraceS: Int?
+        public var batchWorkers: Int?
+        public var batchFolders: [String]?
+        public var maxUploadBytes: Int?
+        public var jobLeaseS: Int?
         public init() {}
     }
 
@@ -134,6 +147,18 @@ extension ServerConfiguration {
         s.logQueueRows = try int(flags.logQueueRows, "KEEL_LOG_QUEUE_ROWS", "log_queue_rows", 1...10_000_000) ?? s.logQueueRows
         s.monitoringInterval = try milliseconds(flags.monitoringIntervalMs, "KEEL_MONITORING_INTERVAL_MS", "monitoring_interval_ms", 100...86_400_000) ?? s.monitoringInterval
         if let grace = try int(flags.blueGreenGraceS, "KEEL_BLUE_GREEN_GRACE_S", "blue_green_grace_s", 0...86_400) { s.blueGreenGrace = .seconds(grace) }
+        s.batchWorkers = try int(flags.batchWorkers, "KEEL_BATCH_WORKERS", "batch_workers", 0...64) ?? s.batchWorkers
+        if let folders = flags.batchFolders, !folders.isEmpty {
+            s.batchFolders = folders
+        } else if let text = env["KEEL_BATCH_FOLDERS"] {
+            s.batchFolders = text.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        } else if let list = file["batch_folders"] as? [Any] {
+            s.batchFolders = list.map { "\($0)" }
+        } else if let one = file["batch_folders"] as? String {
+            s.batchFolders = [one]
+        }
+        if let bytes = try int(flags.maxUploadBytes, "KEEL_MAX_UPLOAD_BYTES", "max_upload_bytes", 1...(1 << 50)) { s.maxUploadBytes = Int64(bytes) }
+        if let lease = try int(flags.jobLeaseS, "KEEL_JOB_LEASE_S", "job_lease_s", 1...3600) { s.jobLease = .seconds(lease) }
         if let text = string(flags.webhookURL, "KEEL_WEBHOOK_URL", "webhook_url"), !text.isEmpty {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
                 throw .invalidInput("webhook URL '\(text.prefix(80))' must be an http(s) URL")

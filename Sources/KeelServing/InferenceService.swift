@@ -204,6 +204,26 @@ public final class InferenceService: Sendable {
         return answer
     }
 
+    /// Scores already-encoded rows with one given version — batch jobs pin the version they
+    /// resolved at submit, so a promotion mid-job never mixes versions. Goes through the
+    /// version's batcher, cache and circuit breaker like online traffic; logged (arm `batch`)
+    /// only when `log` is set. A fallback answer is refused (503): a job retries the chunk
+    /// later rather than write a stand-in's scores as the version's.
+    public func score(
+        _ served: ServedVersion, inputs: [String: Tensor], records: [[String: JSONValue]]?, entityIDs: [String]?, log: Bool, origin: RequestOrigin
+    ) async throws(KeelError) -> [String: Tensor] {
+        let answer = try await infer(served, inputs, split: nil, routed: false, records: records)
+        if answer.fallback != nil {
+            throw KeelError(.unavailable, "model '\(served.modelName)' version \(served.version) is failing (its circuit breaker is open)")
+        }
+        if log {
+            monitor?.record(
+                served, arm: "batch", requestID: origin.requestID, entityIDs: entityIDs, records: records, inputs: inputs, outputs: answer.outputs,
+                started: origin.started, cached: answer.cached)
+        }
+        return answer.outputs
+    }
+
     /// `parameters.entity_ids` of a v2 request: one string (or integer) per row.
     static func entityIDs(_ request: InferenceRequest, rows: Int) throws(KeelError) -> [String]? {
         guard let value = request.parameters["entity_ids"], value != .null else { return nil }

@@ -70,6 +70,14 @@ public enum RecordPredictor {
             }
         }
 
+        /// The predicted class of a row: the most probable, or (binary) the positive one over 0.5.
+        static func best(_ p: [Float], _ classes: Int, row r: Int) -> Int {
+            if classes == 2 { return p[r * 2 + 1] > 0.5 ? 1 : 0 }
+            var best = 0
+            for k in 1..<classes where p[r * classes + k] > p[r * classes + best] { best = k }
+            return best
+        }
+
         /// One prediction object; `version` adds the row's own `model_version` (rollouts).
         func write(_ w: inout JSONWriter, row r: Int, record: [String: JSONValue], version: String?) {
             w.raw("{")
@@ -86,9 +94,7 @@ public enum RecordPredictor {
             }
             if fallback { w.raw("\"fallback\":true,") }
             if let (p, classes, labels, positive) = probabilities {
-                var best = 0
-                for k in 1..<classes where p[r * classes + k] > p[r * classes + best] { best = k }
-                if classes == 2 { best = p[r * 2 + 1] > 0.5 ? 1 : 0 }
+                let best = Self.best(p, classes, row: r)
                 let probability = Double(p[r * classes + positive])
                 w.raw("\"label\":")
                 w.string(labels[best])
@@ -170,5 +176,40 @@ public enum RecordPredictor {
         }
         w.raw("]}")
         return w.bytes
+    }
+
+    /// One version's answer for a batch of rows read as the records API reports it: label,
+    /// probability and risk band (classifiers) or the prediction (regressors). Batch jobs and
+    /// streams write these columns.
+    public struct ScoredRows {
+        let encoder: RowEncoder
+
+        public init(_ served: ServedVersion, rows: Int, outputs: [String: Tensor]) throws(KeelError) {
+            encoder = try RowEncoder(served, rows: rows, outputs: outputs)
+        }
+
+        public var isClassifier: Bool { encoder.probabilities != nil }
+        /// Values per row of a regressor's prediction.
+        public var predictionWidth: Int { encoder.values?.width ?? 0 }
+
+        public func label(_ r: Int) -> String {
+            guard let (p, classes, labels, _) = encoder.probabilities else { return "" }
+            return labels[RowEncoder.best(p, classes, row: r)]
+        }
+
+        /// The positive class's probability (the last class unless `positive_class` says otherwise).
+        public func probability(_ r: Int) -> Float {
+            guard let (p, classes, _, positive) = encoder.probabilities else { return .nan }
+            return p[r * classes + positive]
+        }
+
+        public func riskBand(_ r: Int) -> String? {
+            encoder.served.config.riskBand(for: Double(probability(r)))
+        }
+
+        public func prediction(_ r: Int, _ k: Int = 0) -> Float {
+            guard let (v, width) = encoder.values, k < width else { return .nan }
+            return v[r * width + k]
+        }
     }
 }

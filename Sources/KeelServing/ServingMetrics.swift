@@ -26,6 +26,10 @@ public final class ServingMetrics: Sendable {
         self.factory = factory
     }
 
+    /// The factory other modules (batch jobs, streams) create their metrics with, so they land
+    /// in this server's registry.
+    public var metricsFactory: any MetricsFactory { factory }
+
     /// The Prometheus text exposition of every metric.
     public func exposition() -> [UInt8] {
         var buffer: [UInt8] = []

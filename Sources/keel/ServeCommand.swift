@@ -44,6 +44,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("monitoring-interval-ms"), help: "How often drift, quality and events are computed (default 60000).") var monitoringIntervalMs: Int?
     @Option(name: .customLong("webhook-url"), help: "POST monitoring events as JSON to this URL.") var webhookURL: String?
     @Option(name: .customLong("blue-green-grace-s"), help: "Seconds a registry version that lost its last alias stays loaded, so a switch back is instant (default 300; 0 unloads at once).") var blueGreenGraceS: Int?
+    @Option(name: .customLong("batch-workers"), help: "Batch-job loops on this replica (default 1; 0 scores no jobs here).") var batchWorkers: Int?
+    @Option(name: .customLong("batch-folder"), help: "A folder batch jobs may read inputs from and write outputs to, besides the data folder (repeatable).") var batchFolders: [String] = []
+    @Option(name: .customLong("max-upload-bytes"), help: "Largest batch input upload (default 10 GiB).") var maxUploadBytes: Int?
+    @Option(name: .customLong("job-lease-s"), help: "Seconds a replica holds a batch chunk without renewing it; a dead replica's chunk is taken again after this (default 30).") var jobLeaseS: Int?
     @Flag(name: .customLong("inference-requires-key"), help: "Require a predictor (or higher) API key on inference routes.") var inferenceRequiresKey = false
 
     func run() async throws {
@@ -74,7 +78,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let follower = RegistryFollower(registry: registry, manager: manager, grace: settings.blueGreenGrace, logger: logger)
         let monitoring = MonitoringRuntime(registry: registry, manager: manager, configuration: settings, logger: logger)
-        let app = KeelApplication.application(manager: manager, configuration: settings, logger: logger, follower: follower, monitoring: monitoring)
+        let jobs = try JobsRuntime(registry: registry, manager: manager, follower: follower, monitoring: monitoring, configuration: settings, logger: logger)
+        let app = KeelApplication.application(
+            manager: manager, configuration: settings, logger: logger, follower: follower, monitoring: monitoring, jobs: jobs)
         try await app.runService()
     }
 }
@@ -118,6 +124,10 @@ enum Settings {
         flags.monitoringIntervalMs = c.monitoringIntervalMs
         flags.webhookURL = c.webhookURL
         flags.blueGreenGraceS = c.blueGreenGraceS
+        flags.batchWorkers = c.batchWorkers
+        flags.batchFolders = c.batchFolders
+        flags.maxUploadBytes = c.maxUploadBytes
+        flags.jobLeaseS = c.jobLeaseS
         flags.logLevel = c.logLevel
         flags.databaseURL = c.databaseURL
         flags.inferenceRequiresKey = c.inferenceRequiresKey ? true : nil

@@ -29,7 +29,7 @@ import Testing
     static func uri(_ pattern: String) -> String {
         pattern.replacingOccurrences(of: "{model}", with: "churn").replacingOccurrences(of: "{version}", with: "1")
             .replacingOccurrences(of: "{alias}", with: "staging").replacingOccurrences(of: "{id}", with: "key_00000000")
-            .replacingOccurrences(of: "{metric}", with: "roc_auc")
+            .replacingOccurrences(of: "{metric}", with: "roc_auc").replacingOccurrences(of: "{job}", with: "1")
     }
 
     static func registerChurn(_ registry: Registry) async throws {

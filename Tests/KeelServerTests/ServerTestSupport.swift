@@ -111,13 +111,23 @@ extension TestServer {
     static func secured(
         _ manager: ModelManager, configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> (app: some ApplicationProtocol, built: KeelRouter, registry: Registry, keys: TestKeys) {
+        let (app, built, registry, keys, _) = try await securedWithJobs(manager, configure: configure)
+        return (app, built, registry, keys)
+    }
+
+    /// `secured`, with the batch-job runtime (its worker is driven by the test, not started).
+    static func securedWithJobs(
+        _ manager: ModelManager, configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> (app: some ApplicationProtocol, built: KeelRouter, registry: Registry, keys: TestKeys, jobs: JobsRuntime) {
         let registry = try await TestRegistry.make(.sqlite)
         let keys = try await TestKeys.make(registry)
         var configuration = ServerConfiguration()
         configuration.maxBodyBytes = 8 << 20
+        configuration.dataDirectory = TestStores.temporaryDirectory()
         configure(&configuration)
-        let built = KeelApplication.build(manager: manager, configuration: configuration, registry: registry)
-        return (Application(router: built.router), built, registry, keys)
+        let jobs = try JobsRuntime(registry: registry, manager: manager, follower: nil, monitoring: nil, configuration: configuration, logger: Logger(label: "test"))
+        let built = KeelApplication.build(manager: manager, configuration: configuration, registry: registry, jobs: jobs)
+        return (Application(router: built.router), built, registry, keys, jobs)
     }
 
     static func bearer(_ key: String?, json: Bool = true) -> HTTPFields {

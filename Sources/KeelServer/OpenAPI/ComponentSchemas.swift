@@ -16,7 +16,7 @@ enum ComponentSchemas {
     static let strings = S.map(.string)
 
     /// The groups of components; their names must not collide (OpenAPITests checks it).
-    static let groups: [[String: S]] = [tensors, records, registry, access, server, monitoring, rollouts]
+    static let groups: [[String: S]] = [tensors, records, registry, access, server, monitoring, rollouts, jobs]
     static let all: [String: S] = groups.reduce(into: [:]) { all, group in all.merge(group) { a, _ in a } }
 
     // MARK: Open Inference Protocol v2

@@ -148,6 +148,7 @@ public enum OpenAPIDocument {
         ("records", "Named-feature records in, labelled predictions out (KServe v1 style)"),
         ("registry", "Models, versions, aliases, gates, evaluation and comparison"),
         ("access", "API keys, the caller, and the audit log"),
+        ("jobs", "Batch predictions over files: uploads, jobs, progress and outputs"),
     ]
 
     static func tag(of path: String) -> String {
@@ -155,6 +156,7 @@ public enum OpenAPIDocument {
         if path.hasPrefix("/v2/models") { return "inference" }
         if path.hasPrefix("/v1/") { return "records" }
         if path.hasPrefix("/api/v1/models") { return "registry" }
+        if path.hasPrefix("/api/v1/jobs") { return "jobs" }
         if path.hasPrefix("/api/v1/") { return "access" }
         return "server"
     }

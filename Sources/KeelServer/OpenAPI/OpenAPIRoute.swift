@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import KeelRegistry
 import KeelServing
 import KeelStore
@@ -25,6 +26,9 @@ extension KeelApplication {
         defer { try? FileManager.default.removeItem(at: folder) }
         let registry = Registry(store: try await SQLiteStore(dataDirectory: folder), artifacts: ArtifactStore(dataDirectory: folder))
         let manager = ModelManager(repository: nil, metrics: ServingMetrics())
-        return OpenAPIDocument.bytes(build(manager: manager, configuration: ServerConfiguration(), registry: registry).declared)
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = folder
+        let jobs = try JobsRuntime(registry: registry, manager: manager, follower: nil, monitoring: nil, configuration: configuration, logger: Logger(label: "keel.openapi"))
+        return OpenAPIDocument.bytes(build(manager: manager, configuration: configuration, registry: registry, jobs: jobs).declared)
     }
 }

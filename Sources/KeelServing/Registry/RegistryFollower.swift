@@ -142,8 +142,9 @@ public final class RegistryFollower: Sendable {
         }
     }
 
-    /// Loads a version's artifact (hash-checked) and warms it up.
-    func load(model: String, version: Int) async throws(KeelError) -> ServedVersion {
+    /// Loads a version's artifact (hash-checked) and warms it up; the caller owns it (batch
+    /// jobs score with versions no alias holds).
+    public func load(model: String, version: Int) async throws(KeelError) -> ServedVersion {
         let record = try await registry.version(model, version)
         let bytes = try registry.artifact(of: record)
         let config = try record.configYAML.map { (text: String) throws(KeelError) in try ModelConfig.parse(yaml: text, source: "\(model) v\(version) schema") } ?? ModelConfig()
