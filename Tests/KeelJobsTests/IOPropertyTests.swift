@@ -49,10 +49,13 @@ import Testing
             }
             let file = try BatchFile(path: path)
             let chunkRows = Int.random(in: 1...12, using: &rng)
-            let plan = try ChunkPlanner.plan(file, chunkRows: chunkRows)
+            // Every other round reads a few bytes at a time: rows cross many buffer refills.
+            var limits = BatchLimits()
+            if round % 2 == 1 { limits.readBlockBytes = Int.random(in: 1...16, using: &rng) }
+            let plan = try ChunkPlanner.plan(file, chunkRows: chunkRows, limits: limits)
             #expect(plan.header == header)
             #expect(plan.totalRows == Int64(rows.count))
-            let read = try readChunks(file, plan, batch: Int.random(in: 1...5, using: &rng))
+            let read = try readChunks(file, plan, batch: Int.random(in: 1...5, using: &rng), limits: limits)
             #expect(csvValues(read) == rows.map { Optional($0) }, "round \(round), chunkRows \(chunkRows)")
             // Lines grow by one plus the newlines the previous row held.
             var line: Int64 = 2
