@@ -8,6 +8,7 @@
 # The module sources are compiled directly with swiftc -sanitize=fuzzer,address into
 # .build-fuzz/ (git-ignored): KeelCore; the config loader (KeelServing/Config and the monitoring
 # settings, with the store-free part of KeelMonitoring and Yams's libyaml C sources); CSVTable;
+# the batch-file layer (KeelJobs/IO, with the system zlib);
 # KeelEngine with SwiftProtobuf and the kernels. Each target runs
 # under `nice -n 10` in libFuzzer's fork mode (so it keeps going after a crash) with a seed
 # corpus from the fixtures (Tests/Fixtures, models/churn, scripts/fuzz/seeds/<target>). Crash,
@@ -20,7 +21,7 @@ SECS=${1:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/.build-fuzz
 FUZZ=$ROOT/scripts/fuzz
-TARGETS=${FUZZ_TARGETS:-"json binary records yaml csv ubjson xgboost lightgbm onnx"}
+TARGETS=${FUZZ_TARGETS:-"json binary records yaml csv batchcsv ubjson xgboost lightgbm onnx"}
 SWIFTC=${SWIFTC:-swiftc}
 CLANG=${CLANG:-clang}
 SAN=(-sanitize=fuzzer,address -parse-as-library -O -g)
@@ -47,12 +48,13 @@ module() {  # name obj-name extra-flags... -- sources...
         -I "$OUT/modules" "${flags[@]}" "$@" -o "$obj"
 }
 
-needs_engine=0; needs_config=0; needs_csv=0
+needs_engine=0; needs_config=0; needs_csv=0; needs_jobs=0
 for t in $TARGETS; do
     case $t in
         ubjson|xgboost|lightgbm|onnx) needs_engine=1 ;;
         records|yaml) needs_config=1 ;;
         csv) needs_csv=1 ;;
+        batchcsv) needs_jobs=1 ;;
     esac
 done
 
@@ -75,6 +77,10 @@ fi
 if [ $needs_csv = 1 ]; then
     module KeelRegistry -- Sources/KeelRegistry/Evaluation/CSVTable.swift
 fi
+if [ $needs_jobs = 1 ]; then
+    # The batch-file layer only: KeelJobs/IO imports nothing but KeelCore and zlib.
+    module KeelJobs -I Sources/CZlib -- Sources/KeelJobs/IO/*.swift
+fi
 if [ $needs_engine = 1 ]; then
     PROTOBUF=$(checkout swift-protobuf)
     module SwiftProtobuf -enable-upcoming-feature ExistentialAny -- "$PROTOBUF"/Sources/SwiftProtobuf/*.swift
@@ -85,15 +91,19 @@ if [ $needs_engine = 1 ]; then
     module KeelEngine -- $(find Sources/KeelEngine -name '*.swift' | sort)
 fi
 
-harness() {  # target objects...
+harness() {  # target objects... [-- extra swiftc flags...]
     local t=$1; shift
+    local objs=() extra=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do objs+=("$1"); shift; done
+    [ $# -gt 0 ] && { shift; extra=("$@"); }
+    set -- "${objs[@]}"
     local bin=$OUT/bin/fuzz-$t
     local src=("$FUZZ/harnesses/$t.swift" "$FUZZ/harnesses/support.swift")
     case $t in ubjson|xgboost|lightgbm|onnx) src+=("$FUZZ/harnesses/engine.swift") ;; esac
     if [ -f "$bin" ] && [ -z "$(find "${src[@]}" "$@" -newer "$bin" | head -1)" ]; then return; fi
     echo "== linking fuzz-$t"
     "$SWIFTC" "${SAN[@]}" -module-name "Fuzz_$t" -I "$OUT/modules" ${CY:+-I "$CY/include" -Xcc -DYAML_DECLARE_STATIC} \
-        "${src[@]}" "$@" -o "$bin" 2> >(grep -v "Cannot export local symbol" >&2)  # gold's noise about ASan's local symbols
+        "${src[@]}" "$@" ${extra[@]+"${extra[@]}"} -o "$bin" 2> >(grep -v "Cannot export local symbol" >&2)  # gold's noise about ASan's local symbols
 }
 
 for t in $TARGETS; do
@@ -101,6 +111,7 @@ for t in $TARGETS; do
         json|binary) harness "$t" "$OUT/obj/KeelCore.o" ;;
         records|yaml) harness "$t" "$OUT/obj/KeelCore.o" "$OUT/obj/KeelMonitoring.o" "$OUT/obj/KeelServing.o" "$OUT"/obj/cyaml-*.o ;;
         csv) harness "$t" "$OUT/obj/KeelCore.o" "$OUT/obj/KeelRegistry.o" ;;
+        batchcsv) harness "$t" "$OUT/obj/KeelCore.o" "$OUT/obj/KeelJobs.o" -- -I Sources/CZlib -lz ;;
         ubjson|xgboost|lightgbm|onnx)
             harness "$t" "$OUT/obj/KeelCore.o" "$OUT/obj/SwiftProtobuf.o" "$OUT/obj/KeelKernels.o" \
                 "$OUT/obj/KeelKernelsAVX2.o" "$OUT/obj/KeelEngine.o" ;;
@@ -112,7 +123,7 @@ done
 seeds() {  # target -> seed files, one per line
     case $1 in
         json) ls Tests/Fixtures/trees/*/reference.json models/churn/*.json 2>/dev/null; find Tests/Fixtures/onnx -name reference.json -size -64k ;;
-        binary|csv|yaml) : ;;
+        binary|csv|batchcsv|yaml) : ;;
         records) ls models/churn/sample_records.json ;;
         ubjson) ls Tests/Fixtures/trees/*/model.ubj ;;
         xgboost) ls Tests/Fixtures/trees/xgb_*/model.json ;;
@@ -121,7 +132,7 @@ seeds() {  # target -> seed files, one per line
     esac
     case $1 in
         yaml) ls models/churn/config.yaml ;;
-        csv) ls models/churn/holdout.csv ;;
+        csv|batchcsv) ls models/churn/holdout.csv ;;
     esac
     find "$FUZZ/seeds/$1" -type f 2>/dev/null || true
 }

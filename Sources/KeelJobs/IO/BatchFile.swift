@@ -46,6 +46,9 @@ public struct BatchLimits: Sendable {
     public var maxColumns = 4096
     /// Most chunks in one plan: bounds the plan's memory (raise the chunk size instead).
     public var maxChunks = 1_000_000
+    /// How many bytes one read asks for, beyond room for the longest row (tests and the fuzz
+    /// harness make it tiny to cross buffer boundaries often).
+    public var readBlockBytes = 1 << 20
 
     public init() {}
 
@@ -53,4 +56,5 @@ public struct BatchLimits: Sendable {
     var rowBytes: Int { min(max(maxRowBytes, 1), 1 << 30) }
     var columns: Int { max(maxColumns, 1) }
     var chunks: Int { max(maxChunks, 1) }
+    var blockBytes: Int { min(max(readBlockBytes, 1), 1 << 30) }
 }

@@ -38,15 +38,12 @@ final class RecordScanner {
     /// The line `start` is on.
     private(set) var line: Int64
 
-    /// How much one read asks for, beyond room for the longest row.
-    static let blockBytes = 1 << 20
-
     init(_ source: ByteSource, format: BatchFileFormat, limits: BatchLimits, offset: Int64, line: Int64) throws(KeelError) {
         self.source = source
         csv = format == .csv
         maxRowBytes = limits.rowBytes
         label = format == .csv ? "CSV" : "JSONL"
-        capacity = maxRowBytes + Self.blockBytes
+        capacity = max(maxRowBytes + limits.blockBytes, 4)  // room for a byte-order mark
         buffer = .allocate(capacity: capacity)
         base = offset
         self.line = line
@@ -81,6 +78,7 @@ final class RecordScanner {
             if start == end && ended { return nil }
             switch csv ? scanCSV() : scanLine() {
             case .found(let recordEnd, let newlines):
+                progress = Progress()
                 let length = recordEnd - start
                 guard length <= maxRowBytes else { throw tooLong() }
                 let terminated = recordEnd < end
@@ -129,48 +127,80 @@ final class RecordScanner {
         case unclosedQuote
     }
 
+    /// How far the scan of the record at `start` got before the data ran out, so a record
+    /// crossing a refill is scanned once, not again from its start.
+    private struct Progress {
+        /// Scanned bytes from `start`.
+        var offset = 0
+        var newlines = 0
+        var fieldStart = true
+        var quoted = false
+    }
+
+    private var progress = Progress()
+
     private func scanLine() -> Scan {
-        if let nl = find(ASCII.lf, from: start, to: end) { return .found(end: nl, newlines: 0) }
-        return ended ? .found(end: end, newlines: 0) : .needMore
+        if let nl = find(ASCII.lf, from: start + progress.offset, to: end) {
+            return .found(end: nl, newlines: 0)
+        }
+        if ended { return .found(end: end, newlines: 0) }
+        progress.offset = end - start
+        return .needMore
     }
 
     private func scanCSV() -> Scan {
-        // Most rows hold no quote before their \n: two memchr calls settle them.
-        let nl = find(ASCII.lf, from: start, to: end)
-        if find(ASCII.quote, from: start, to: nl ?? end) == nil {
-            if let nl { return .found(end: nl, newlines: 0) }
-            return ended ? .found(end: end, newlines: 0) : .needMore
+        var i = start + progress.offset
+        var newlines = progress.newlines
+        var fieldStart = progress.fieldStart
+        var quoted = progress.quoted
+        func suspend(at offset: Int) -> Scan {
+            progress = Progress(offset: offset - start, newlines: newlines, fieldStart: fieldStart, quoted: quoted)
+            return .needMore
         }
-        var i = start
-        var newlines = 0
-        var fieldStart = true
-        while i < end {
+        if !quoted {
+            // Most rows hold no quote before their \n: two memchr calls settle them.
+            let nl = find(ASCII.lf, from: i, to: end)
+            if find(ASCII.quote, from: i, to: nl ?? end) == nil {
+                if let nl {
+                    return .found(end: nl, newlines: newlines)
+                }
+                if ended { return .found(end: end, newlines: newlines) }
+                if end > i { fieldStart = buffer[end - 1] == ASCII.comma }
+                return suspend(at: end)
+            }
+        }
+        while true {
+            if quoted {
+                guard let q = find(ASCII.quote, from: i, to: end) else {
+                    newlines += count(ASCII.lf, from: i, to: end)
+                    return ended ? .unclosedQuote : suspend(at: end)
+                }
+                newlines += count(ASCII.lf, from: i, to: q)
+                if q + 1 < end {
+                    if buffer[q + 1] == ASCII.quote {
+                        i = q + 2
+                        continue
+                    }
+                } else if !ended {
+                    return suspend(at: q)  // a doubled quote may follow in the next block
+                }
+                i = q + 1
+                quoted = false
+                fieldStart = false
+                continue
+            }
+            guard i < end else { break }
             let c = buffer[i]
             if c == ASCII.quote && fieldStart {
-                i += 1
-                while true {
-                    guard let q = find(ASCII.quote, from: i, to: end) else { return ended ? .unclosedQuote : .needMore }
-                    newlines += count(ASCII.lf, from: i, to: q)
-                    if q + 1 < end {
-                        if buffer[q + 1] == ASCII.quote { i = q + 2; continue }
-                    } else if !ended {
-                        return .needMore  // a doubled quote may follow in the next block
-                    }
-                    i = q + 1
-                    break
-                }
-                fieldStart = false
-            } else if c == ASCII.comma {
-                fieldStart = true
-                i += 1
+                quoted = true
             } else if c == ASCII.lf {
                 return .found(end: i, newlines: newlines)
             } else {
-                fieldStart = false
-                i += 1
+                fieldStart = c == ASCII.comma
             }
+            i += 1
         }
-        return ended ? .found(end: end, newlines: newlines) : .needMore
+        return ended ? .found(end: end, newlines: newlines) : suspend(at: end)
     }
 
     private func find(_ byte: UInt8, from: Int, to: Int) -> Int? {
