@@ -151,7 +151,7 @@ public struct FeatureSchema: Sendable, Equatable {
         return nil
     }
 
-    private func number(_ field: Field, _ v: JSONValue, _ i: Int, _ problems: inout RecordProblems) -> Double? {
+    func number(_ field: Field, _ v: JSONValue, _ i: Int, _ problems: inout RecordProblems) -> Double? {
         switch v {
         case .number(let d): return d  // NaN and ±Infinity included: trees route missing values
         case .bool(let b): return b ? 1 : 0
@@ -162,7 +162,7 @@ public struct FeatureSchema: Sendable, Equatable {
         }
     }
 
-    private func category(_ field: Field, _ v: JSONValue, _ i: Int, _ problems: inout RecordProblems) -> String? {
+    func category(_ field: Field, _ v: JSONValue, _ i: Int, _ problems: inout RecordProblems) -> String? {
         let text: String
         switch v {
         case .string(let s): text = s
@@ -191,7 +191,7 @@ public struct FeatureSchema: Sendable, Equatable {
     }
 
     /// Rows × columns, refused when it overflows or exceeds the per-tensor limit.
-    private func elementCount(rows: Int, columns: Int) throws(KeelError) -> Int {
+    func elementCount(rows: Int, columns: Int) throws(KeelError) -> Int {
         let (n, overflow) = rows.multipliedReportingOverflow(by: columns)
         guard !overflow, n <= Tensor.maxElements else {
             throw KeelError(.payloadTooLarge, "\(rows) records of \(columns) columns exceed the limit of \(Tensor.maxElements) elements per tensor")

@@ -3,17 +3,14 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KeelCore
 
 /// Splits one CSV record into fields (RFC 4180): a field that starts with a quote runs to the
 /// closing quote, `""` inside it is one quote and only a comma or the record's end may follow
 /// it; a quote inside an unquoted field is literal; a \r before the line end is dropped.
 struct CSVFields {
     /// One field's bytes within the record; `escaped` when it holds `""` to undouble.
-    struct Field {
-        var start: Int
-        var end: Int
-        var escaped: Bool
-    }
+    typealias Field = TextCell
 
     private(set) var fields: [Field] = []
 

@@ -58,6 +58,29 @@ public final class ChunkReader {
         return rows
     }
 
+    /// The fast path for CSV: calls `row` for up to `max` rows with the record's bytes and its
+    /// cells (valid during the call only), or `invalid` with the reason for a row that does
+    /// not split into the header's fields. Returns the rows read (0 once the chunk is done).
+    func forEachCSV(
+        max: Int, row: (Int64, UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<TextCell>) -> Void, invalid: (Int64, String) -> Void
+    ) throws(KeelError) -> Int {
+        let want = Swift.max(1, Swift.min(Int64(max), left))
+        var read = 0
+        while left > 0 && read < want {
+            guard let record = try scanner.next() else { throw changed(chunk.rows - left) }
+            left -= 1
+            read += 1
+            if let problem = splitter.split(record.bytes) {
+                invalid(record.line, problem)
+            } else if splitter.fields.count != columns {
+                invalid(record.line, "expected \(columns) fields, found \(splitter.fields.count)")
+            } else {
+                splitter.fields.withUnsafeBufferPointer { row(record.line, record.bytes, $0) }
+            }
+        }
+        return read
+    }
+
     private func values(_ record: RawRecord) -> InputRow.Values {
         switch format {
         case .csv:

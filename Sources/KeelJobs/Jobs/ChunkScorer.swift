@@ -45,11 +45,20 @@ struct ChunkScorer {
         }
         var outcome = Outcome(rows: 0, errors: 0)
         var mapper = try RowMapper(served: served, spec: spec)
+        let fast = spec.output.format == .csv ? mapper.textColumns.flatMap { plan in mapper.schema.map { (plan, $0) } } : nil
         do throws(KeelError) {
             while true {
-                let rows = try reader.next(max: batchRows)
-                if rows.isEmpty { break }
-                let (buffer, failures) = try await score(rows, &mapper, chunk: chunk)
+                let buffer: [UInt8]
+                let failures: [(Int64, String)]
+                let read: Int
+                if let (plan, schema) = fast {
+                    (buffer, failures, read) = try await scoreFast(reader, plan: plan, schema: schema)
+                } else {
+                    let rows = try reader.next(max: batchRows)
+                    read = rows.count
+                    (buffer, failures) = read == 0 ? ([], []) : try await score(rows, &mapper, chunk: chunk)
+                }
+                if read == 0 { break }
                 out.write(buffer)
                 if !failures.isEmpty {
                     var text: [UInt8] = []
@@ -61,7 +70,7 @@ struct ChunkScorer {
                     }
                     bad.write(text)
                 }
-                outcome.rows += Int64(rows.count)
+                outcome.rows += Int64(read)
                 outcome.errors += Int64(failures.count)
                 guard await progress(outcome.rows, outcome.errors) else {
                     out.abandon()
@@ -88,40 +97,101 @@ struct ChunkScorer {
         }
     }
 
+    /// One batch on the fast path (CSV in, CSV out, the schema's vector layout): cells are
+    /// encoded from the record's bytes straight into the input matrix, and the id and
+    /// passthrough cells kept as output bytes — no String or record per row.
+    private func scoreFast(_ reader: ChunkReader, plan: FeatureSchema.TextColumns, schema: FeatureSchema) async throws(KeelError) -> ([UInt8], [(Int64, String)], Int) {
+        let width = schema.width
+        var floats = [Float](repeating: 0, count: batchRows * width)
+        var carry: [UInt8] = []
+        carry.reserveCapacity(batchRows * 16)
+        var bounds: [(id: Int, end: Int)] = []
+        bounds.reserveCapacity(batchRows)
+        var failures: [(Int64, String)] = []
+        let header = spec.header ?? []
+        let idColumn = spec.idColumn.flatMap { header.firstIndex(of: $0) }
+        let passthrough = layout.passthrough.compactMap { header.firstIndex(of: $0) }
+        var kept = 0
+        let read = try floats.withUnsafeMutableBufferPointer { out throws(KeelError) -> Int in
+            try reader.forEachCSV(max: batchRows, row: { line, bytes, cells in
+                let at = out.baseAddress! + kept * width
+                if let problem = schema.encode(row: bytes, cells: cells, columns: plan, into: at) {
+                    for c in 0..<width { at[c] = 0 }
+                    failures.append((line, problem))
+                    return
+                }
+                kept += 1
+                func field(_ column: Int) {
+                    let c = cells[column]
+                    let cell = UnsafeBufferPointer(rebasing: bytes[c.start..<c.end])
+                    if c.escaped {
+                        CSVWriter.field(FeatureSchema.unescaped(cell), into: &carry)
+                    } else {
+                        CSVWriter.field(cell, into: &carry)
+                    }
+                }
+                if let idColumn { field(idColumn) } else { carry.append(contentsOf: String(line).utf8) }
+                let id = carry.count
+                for column in passthrough {
+                    carry.append(UInt8(ascii: ","))
+                    field(column)
+                }
+                bounds.append((id, carry.count))
+            }, invalid: { line, reason in failures.append((line, reason)) })
+        }
+        guard read > 0, kept > 0 else { return ([], failures, read) }
+        floats.removeLast(floats.count - kept * width)
+        let inputs = [schema.inputName: try Tensor(shape: [kept, width], data: .fp32(floats))]
+        let outputs: [String: Tensor]
+        if let service {
+            outputs = try await service.score(served, inputs: inputs, records: nil, entityIDs: nil, log: false, origin: RequestOrigin(requestID: origin))
+        } else {
+            outputs = try served.model.infer(inputs)
+        }
+        let scored = try RecordPredictor.ScoredRows(served, rows: kept, outputs: outputs)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(carry.count + kept * 40)
+        var start = 0
+        for r in 0..<kept {
+            let (id, end) = bounds[r]
+            buffer.append(contentsOf: carry[start..<id])
+            if layout.classifier {
+                buffer.append(UInt8(ascii: ","))
+                Self.number(scored.probability(r), into: &buffer)
+                buffer.append(UInt8(ascii: ","))
+                CSVWriter.field(scored.label(r), into: &buffer)
+                if layout.riskBands {
+                    buffer.append(UInt8(ascii: ","))
+                    CSVWriter.field(scored.riskBand(r) ?? "", into: &buffer)
+                }
+            } else {
+                for j in 0..<layout.predictionWidth {
+                    buffer.append(UInt8(ascii: ","))
+                    Self.number(scored.prediction(r, j), into: &buffer)
+                }
+            }
+            buffer.append(contentsOf: carry[id..<end])
+            buffer.append(0x0A)
+            start = end
+        }
+        return (buffer, failures, read)
+    }
+
     /// One batch: map, infer (the good rows), format. Row problems become error lines; a
     /// failure of the model itself (503, timeout) stops the chunk so it is tried again.
     private func score(_ rows: [InputRow], _ mapper: inout RowMapper, chunk: ChunkRange) async throws(KeelError) -> ([UInt8], [(Int64, String)]) {
-        var failures: [(Int64, String)] = []
-        var good: [Int] = []
-        good.reserveCapacity(rows.count)
-        mapper.begin(capacity: rows.count)
-        for (i, row) in rows.enumerated() {
-            if let problem = mapper.add(row) {
-                failures.append((row.line, problem))
-            } else {
-                good.append(i)
-            }
-        }
-        var inputs: [String: Tensor]
-        do throws(KeelError) {
-            inputs = try mapper.encode()
-        } catch {
-            // Some record the schema refuses: find which, one by one (only on this slow path).
-            let (kept, refused) = mapper.isolate()
-            for (k, reason) in refused { failures.append((rows[good[k]].line, reason)) }
-            good = kept.map { good[$0] }
-            inputs = try mapper.encode()
-        }
-        failures.sort { $0.0 < $1.0 }
+        let (mapped, good, failures) = try mapper.map(rows)
         var buffer: [UInt8] = []
-        guard !good.isEmpty else { return (buffer, failures) }
+        guard let inputs = mapped, !good.isEmpty else { return (buffer, failures) }
         let outputs: [String: Tensor]
         if let service {
             outputs = try await service.score(
                 served, inputs: inputs, records: spec.log ? mapper.records : nil, entityIDs: spec.log ? good.map { mapper.entity(rows[$0], chunk: chunk) } : nil,
                 log: spec.log, origin: RequestOrigin(requestID: origin))
         } else {
-            outputs = try await served.infer(inputs)
+            // Offline (`keel batch run`): no server traffic to share the batcher with, so the
+            // model is called directly with the whole batch.
+            outputs = try served.model.infer(inputs)
         }
         let scored = try RecordPredictor.ScoredRows(served, rows: good.count, outputs: outputs)
         buffer.reserveCapacity(good.count * 64)

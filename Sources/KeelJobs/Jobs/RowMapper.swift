@@ -19,7 +19,11 @@ struct RowMapper {
     let inputName: String
     let idColumn: Int?
 
+    /// The schema's text path for CSV rows (vector layout, no prediction log).
+    let textColumns: FeatureSchema.TextColumns?
+
     private(set) var records: [[String: JSONValue]] = []
+    private var cells: [[String]] = []
     private var floats: [Float] = []
     private var count = 0
 
@@ -44,10 +48,12 @@ struct RowMapper {
             keep = Set(schema.fields.map(\.name))
             featureColumns = []
             inputName = schema.inputName
+            textColumns = spec.input.format == .csv && schema.takesText && !spec.log ? schema.textColumns(header: header) : nil
         case .encoded:
             schema = nil
             fieldColumns = []
             keep = []
+            textColumns = nil
             guard let input = served.metadata.inputs.first, served.metadata.inputs.count == 1, input.dataType == .fp32 else {
                 throw KeelError.invalidInput("encoded input needs a model with a single FP32 input; model '\(served.modelName)' has \(served.metadata.inputs.count) inputs")
             }
@@ -60,6 +66,54 @@ struct RowMapper {
             }
             inputName = input.name
         }
+    }
+
+    /// Maps a batch: the input tensors of the rows that can be scored (nil when none can),
+    /// their positions in `rows`, and the others' line numbers with the reason, in line order.
+    mutating func map(_ rows: [InputRow]) throws(KeelError) -> (inputs: [String: Tensor]?, kept: [Int], failures: [(Int64, String)]) {
+        var failures: [(Int64, String)] = []
+        if let textColumns, let schema {
+            cells.removeAll(keepingCapacity: true)
+            var positions: [Int] = []
+            positions.reserveCapacity(rows.count)
+            for (i, row) in rows.enumerated() {
+                switch row.values {
+                case .csv(let c):
+                    cells.append(c)
+                    positions.append(i)
+                case .invalid(let reason):
+                    failures.append((row.line, reason))
+                case .json:
+                    failures.append((row.line, "a JSON row in a CSV file"))
+                }
+            }
+            let (inputs, kept, refused) = try schema.encode(text: cells, columns: textColumns)
+            for (k, reason) in refused { failures.append((rows[positions[k]].line, reason)) }
+            failures.sort { $0.0 < $1.0 }
+            return (kept.isEmpty ? nil : inputs, kept.map { positions[$0] }, failures)
+        }
+        var good: [Int] = []
+        good.reserveCapacity(rows.count)
+        begin(capacity: rows.count)
+        for (i, row) in rows.enumerated() {
+            if let problem = add(row) {
+                failures.append((row.line, problem))
+            } else {
+                good.append(i)
+            }
+        }
+        var inputs: [String: Tensor]
+        do throws(KeelError) {
+            inputs = try encode()
+        } catch {
+            // Some record the schema refuses: find which, one by one (only on this slow path).
+            let (kept, refused) = isolate()
+            for (k, reason) in refused { failures.append((rows[good[k]].line, reason)) }
+            good = kept.map { good[$0] }
+            inputs = try encode()
+        }
+        failures.sort { $0.0 < $1.0 }
+        return (good.isEmpty ? nil : inputs, good, failures)
     }
 
     mutating func begin(capacity: Int) {
