@@ -4,7 +4,8 @@
 /// missing; text otherwise, empty meaning absent so the default applies), and each row's
 /// problems are reported on its own so one bad row does not refuse the batch.
 extension FeatureSchema {
-    /// What encoding one field from a row of cells needs, flattened for the row loop.
+    /// What encoding one field from a row of cells needs, flattened for the row loop: plain
+    /// values only (no references to count), the texts in `TextColumns`.
     struct TextField: Sendable {
         enum Kind: UInt8, Sendable { case number, indicator, oneHot, none }
         var kind: Kind
@@ -12,15 +13,17 @@ extension FeatureSchema {
         var column: Int
         /// Its first column in the vector layout.
         var offset: Int
-        var positive: String?
-        /// Accepted values in category order; `closed` when others are refused.
-        var categories: [String]
+        /// Whether values outside the categories are refused.
         var closed: Bool
         /// An absent value: what the default encodes to (a number, or a category's position;
-        /// -1 for a category that is no column), or the problem (no default, or a bad one).
+        /// -1 for a category that is no column), unless `absentFails` (no default, or a bad one).
         var absentValue: Float
         var absentCategory: Int
-        var absentProblem: String?
+        var absentFails: Bool
+        /// The field's categories in `TextColumns.ranges`, and its positive value's range (-1: none).
+        var firstCategory: Int
+        var categoryCount: Int
+        var positive: Int
     }
 
     /// Where each field's value lies in a row of cells, with the lookups the encoding needs.
@@ -28,9 +31,12 @@ extension FeatureSchema {
         let fields: [TextField]
         /// Field names, for messages.
         let names: [String]
-        /// Per field: its categories' and positive value's UTF-8, for the byte path.
-        let categoryBytes: [[[UInt8]]]
-        let positiveBytes: [[UInt8]?]
+        let categories: [[String]]
+        let positives: [String?]
+        let absentProblems: [String?]
+        /// Every category's and positive value's UTF-8, and their ranges in it.
+        let bytes: [UInt8]
+        let ranges: [Range<Int>]
     }
 
     /// Whether rows of cells can take the text path (the vector layout).
@@ -40,45 +46,58 @@ extension FeatureSchema {
         var position: [String: Int] = [:]
         for (i, name) in header.enumerated() where position[name] == nil { position[name] = i }
         var out: [TextField] = []
+        var problems: [String?] = []
+        var bytes: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        func add(_ text: String) -> Int {
+            let start = bytes.count
+            bytes.append(contentsOf: text.utf8)
+            ranges.append(start..<bytes.count)
+            return ranges.count - 1
+        }
         var offset = 0
         for f in fields {
+            let categories = f.categories ?? []
+            let first = ranges.count
+            for c in categories { _ = add(c) }
             var t = TextField(
-                kind: .none, column: position[f.name] ?? -1, offset: offset, positive: f.positive, categories: f.categories ?? [],
-                closed: f.categories != nil && !f.allowUnknown, absentValue: 0, absentCategory: -1, absentProblem: nil)
+                kind: .none, column: position[f.name] ?? -1, offset: offset, closed: f.categories != nil && !f.allowUnknown, absentValue: 0,
+                absentCategory: -1, absentFails: false, firstCategory: first, categoryCount: categories.count, positive: f.positive.map(add) ?? -1)
             offset += f.width
-            var problems = RecordProblems()
+            var found = RecordProblems()
             switch f.kind {
             case .number, .integer:
                 t.kind = .number
                 if let d = f.defaultValue {
-                    if let v = number(f, d, 0, &problems) { t.absentValue = Float(v) }
+                    if let v = number(f, d, 0, &found) { t.absentValue = Float(v) }
                 } else {
-                    problems.add("missing field '\(f.name)'")
+                    found.add("missing field '\(f.name)'")
                 }
             case .indicator, .oneHot:
                 t.kind = f.kind == .indicator ? .indicator : .oneHot
                 if let d = f.defaultValue {
                     if f.kind == .indicator, case .bool(let b) = d, f.categories == nil {
                         t.absentValue = b ? 1 : 0
-                    } else if let text = category(f, d, 0, &problems) {
+                    } else if let text = category(f, d, 0, &found) {
                         if f.kind == .indicator {
                             t.absentValue = text == f.positive ? 1 : 0
                         } else {
-                            t.absentCategory = t.categories.firstIndex(of: text) ?? -1
+                            t.absentCategory = categories.firstIndex(of: text) ?? -1
                         }
                     }
                 } else {
-                    problems.add("missing field '\(f.name)'")
+                    found.add("missing field '\(f.name)'")
                 }
             case .string:
                 t.kind = .none  // refused by init for this layout
             }
-            t.absentProblem = problems.isEmpty ? nil : Self.strip(problems.messages.joined(separator: "; "))
+            t.absentFails = !found.isEmpty
+            problems.append(found.isEmpty ? nil : Self.strip(found.messages.joined(separator: "; ")))
             out.append(t)
         }
         return TextColumns(
-            fields: out, names: fields.map(\.name), categoryBytes: out.map { $0.categories.map { Array($0.utf8) } },
-            positiveBytes: out.map { $0.positive.map { Array($0.utf8) } })
+            fields: out, names: fields.map(\.name), categories: fields.map { $0.categories ?? [] }, positives: fields.map(\.positive),
+            absentProblems: problems, bytes: bytes, ranges: ranges)
     }
 
     static func strip(_ message: String) -> String {
@@ -126,7 +145,7 @@ extension FeatureSchema {
         switch f.kind {
         case .number:
             guard let cell else {
-                if let p = f.absentProblem { return p }
+                if f.absentFails { return plan.absentProblems[k] }
                 out[at] = f.absentValue
                 return nil
             }
@@ -139,7 +158,7 @@ extension FeatureSchema {
             }
         case .indicator, .oneHot:
             guard let cell, !cell.isEmpty else {
-                if let p = f.absentProblem { return p }
+                if f.absentFails { return plan.absentProblems[k] }
                 if f.kind == .indicator {
                     out[at] = f.absentValue
                 } else if f.absentCategory >= 0 {
@@ -147,13 +166,13 @@ extension FeatureSchema {
                 }
                 return nil
             }
-            let index = f.categories.firstIndex(of: cell) ?? -1
+            let index = plan.categories[k].firstIndex(of: cell) ?? -1
             if index < 0, f.closed {
                 var one = RecordProblems()
                 _ = category(fields[k], .string(cell), 0, &one)  // the unknown-category message
                 return Self.strip(one.messages.first ?? "field '\(plan.names[k])' has an unknown category")
             } else if f.kind == .indicator {
-                out[at] = cell == f.positive ? 1 : 0
+                out[at] = cell == plan.positives[k] ? 1 : 0
             } else if index >= 0 {
                 out[at + index] = 1
             }
@@ -186,40 +205,56 @@ extension FeatureSchema {
     /// text and doubled quotes. Returns the row's problems joined, or nil.
     public func encode(row bytes: UnsafeBufferPointer<UInt8>, cells: UnsafeBufferPointer<TextCell>, columns plan: TextColumns, into out: UnsafeMutablePointer<Float>) -> String? {
         var problems: String?
-        for k in 0..<plan.fields.count {
-            let column = plan.fields[k].column
-            var problem: String?
-            if column < 0 || column >= cells.count {
-                problem = encodeField(k, nil, plan, out)
-            } else {
-                let c = cells[column]
-                let cell = UnsafeBufferPointer(rebasing: bytes[max(0, c.start)..<min(bytes.count, max(c.start, c.end))])
-                if c.escaped || !encodeFast(k, cell, plan, out) {
-                    problem = encodeField(k, Self.text(cell, escaped: c.escaped), plan, out)
+        plan.fields.withUnsafeBufferPointer { fields in
+            plan.bytes.withUnsafeBufferPointer { texts in
+                plan.ranges.withUnsafeBufferPointer { ranges in
+                    for k in 0..<fields.count {
+                        let column = fields[k].column
+                        var problem: String?
+                        if column < 0 || column >= cells.count {
+                            problem = encodeField(k, nil, plan, out)
+                        } else {
+                            let c = cells[column]
+                            let cell = UnsafeBufferPointer(rebasing: bytes[max(0, c.start)..<min(bytes.count, max(c.start, c.end))])
+                            if c.escaped || !Self.encodeFast(fields[k], cell, texts, ranges, out) {
+                                problem = encodeField(k, Self.text(cell, escaped: c.escaped), plan, out)
+                            }
+                        }
+                        if let problem { problems = problems.map { $0 + "; " + problem } ?? problem }
+                    }
                 }
             }
-            if let problem { problems = problems.map { $0 + "; " + problem } ?? problem }
         }
         return problems
     }
 
     /// The common cases on bytes; false when the String path must decide.
-    private func encodeFast(_ k: Int, _ cell: UnsafeBufferPointer<UInt8>, _ plan: TextColumns, _ out: UnsafeMutablePointer<Float>) -> Bool {
-        let f = plan.fields[k]
+    private static func encodeFast(
+        _ f: TextField, _ cell: UnsafeBufferPointer<UInt8>, _ texts: UnsafeBufferPointer<UInt8>, _ ranges: UnsafeBufferPointer<Range<Int>>,
+        _ out: UnsafeMutablePointer<Float>
+    ) -> Bool {
+        func equal(_ r: Range<Int>) -> Bool {
+            guard r.count == cell.count else { return false }
+            var i = r.lowerBound
+            for b in cell {
+                if texts[i] != b { return false }
+                i += 1
+            }
+            return true
+        }
         switch f.kind {
         case .number:
             if cell.isEmpty {
                 out[f.offset] = .nan
                 return true
             }
-            guard let d = Self.decimal(cell) else { return false }
+            guard let d = decimal(cell) else { return false }
             out[f.offset] = Float(d)
             return true
         case .indicator, .oneHot:
             guard !cell.isEmpty else { return false }
-            let categories = plan.categoryBytes[k]
             var index = -1
-            for (i, c) in categories.enumerated() where c.count == cell.count && c.withUnsafeBufferPointer({ memcmpEqual($0, cell) }) {
+            for i in 0..<f.categoryCount where equal(ranges[f.firstCategory + i]) {
                 index = i
                 break
             }
@@ -228,8 +263,8 @@ extension FeatureSchema {
                 if f.closed || cell.contains(where: { $0 >= 0x80 }) { return false }
             }
             if f.kind == .indicator {
-                guard let positive = plan.positiveBytes[k] else { return false }
-                let same = positive.count == cell.count && positive.withUnsafeBufferPointer { memcmpEqual($0, cell) }
+                guard f.positive >= 0 else { return false }
+                let same = equal(ranges[f.positive])
                 if !same && cell.contains(where: { $0 >= 0x80 }) { return false }
                 out[f.offset] = same ? 1 : 0
             } else if index >= 0 {
@@ -316,9 +351,3 @@ extension FeatureSchema {
     private static let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
 }
 
-@inline(__always)
-private func memcmpEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-    guard a.count == b.count else { return false }
-    for i in 0..<a.count where a[i] != b[i] { return false }
-    return true
-}
