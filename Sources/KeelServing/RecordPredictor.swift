@@ -203,6 +203,20 @@ public enum RecordPredictor {
             return p[r * classes + positive]
         }
 
+        /// The predicted class's position in `labels`.
+        public func labelIndex(_ r: Int) -> Int {
+            guard let (p, classes, _, _) = encoder.probabilities else { return 0 }
+            return RowEncoder.best(p, classes, row: r)
+        }
+
+        /// The class labels in output order.
+        public var labels: [String] { encoder.probabilities?.labels ?? [] }
+
+        /// The risk band's position in the version's `risk_bands`.
+        public func riskBandIndex(_ r: Int) -> Int? {
+            encoder.served.config.riskBandIndex(for: Double(probability(r)))
+        }
+
         public func riskBand(_ r: Int) -> String? {
             encoder.served.config.riskBand(for: Double(probability(r)))
         }

@@ -149,6 +149,16 @@ struct ChunkScorer {
             outputs = try served.model.infer(inputs)
         }
         let scored = try RecordPredictor.ScoredRows(served, rows: kept, outputs: outputs)
+        // Labels and bands, CSV-encoded once: ",<label>" and ",<band>".
+        func cells(_ texts: [String]) -> [[UInt8]] {
+            texts.map { t in
+                var b: [UInt8] = [UInt8(ascii: ",")]
+                CSVWriter.field(t, into: &b)
+                return b
+            }
+        }
+        let labels = cells(scored.labels)
+        let bands = cells(served.config.riskBands.map(\.name))
         var buffer: [UInt8] = []
         buffer.reserveCapacity(carry.count + kept * 40)
         var start = 0
@@ -158,11 +168,10 @@ struct ChunkScorer {
             if layout.classifier {
                 buffer.append(UInt8(ascii: ","))
                 Self.number(scored.probability(r), into: &buffer)
-                buffer.append(UInt8(ascii: ","))
-                CSVWriter.field(scored.label(r), into: &buffer)
+                let l = scored.labelIndex(r)
+                if l < labels.count { buffer.append(contentsOf: labels[l]) } else { buffer.append(UInt8(ascii: ",")) }
                 if layout.riskBands {
-                    buffer.append(UInt8(ascii: ","))
-                    CSVWriter.field(scored.riskBand(r) ?? "", into: &buffer)
+                    if let b = scored.riskBandIndex(r), b < bands.count { buffer.append(contentsOf: bands[b]) } else { buffer.append(UInt8(ascii: ",")) }
                 }
             } else {
                 for j in 0..<layout.predictionWidth {

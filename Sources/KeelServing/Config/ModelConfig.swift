@@ -55,11 +55,16 @@ public struct ModelConfig: Sendable, Equatable {
 
     /// The band a probability falls in, or nil when no bands are configured.
     public func riskBand(for probability: Double) -> String? {
+        riskBandIndex(for: probability).map { riskBands[$0].name }
+    }
+
+    /// The position in `riskBands` of the band a probability falls in.
+    public func riskBandIndex(for probability: Double) -> Int? {
         guard !riskBands.isEmpty else { return nil }
-        for band in riskBands {
-            guard let upper = band.upper else { return band.name }
-            if probability < upper { return band.name }
+        for (i, band) in riskBands.enumerated() {
+            guard let upper = band.upper else { return i }
+            if probability < upper { return i }
         }
-        return riskBands.last?.name
+        return riskBands.count - 1
     }
 }
