@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "KeelCLITests",
             dependencies: [
-                "keel", "KeelServer", "KeelServing", "KeelRegistry", "KeelMonitoring", "KeelTestSupport",
+                "keel", "KeelServer", "KeelServing", "KeelRegistry", "KeelMonitoring", "KeelJobs", "KeelTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
