@@ -26,7 +26,7 @@ trap cleanup EXIT
 export KEEL_ADMIN_KEY=batch-online-bench-admin-key-0123456789ab KEEL_API_KEY=batch-online-bench-admin-key-0123456789ab
 
 awk -v rows="$ROWS" -F, 'NR == 1 { print; next } { body[n++] = $0 }
-    END { for (i = 0; i < rows; i++) { line = body[i % n]; sub(/^[^,]*/, "K" i, line); print line } }' \
+    END { for (i = 0; i < rows; i++) { line = body[i % n]; line = "K" i substr(line, index(line, ",")); print line } }' \
     models/churn/holdout.csv > "$TMP/customers.csv"
 "$KEEL_BIN" serve --host 127.0.0.1 --port "$PORT" --model-repository models --data-dir "$TMP/data" --batch-folder "$TMP" \
     --batch-workers "$WORKERS" > "$TMP/keel.log" 2>&1 &
