@@ -15,22 +15,21 @@ public final class JobMetrics: Sendable {
     }
 
     private func counter(_ label: String, _ dims: [(String, String)]) -> CoreMetrics.Counter {
-        let key = label + dims.map { "\u{0}\($0.0)=\($0.1)" }.joined()
-        return counters.withLock { cache in
-            if let c = cache[key] { return c }
-            let c = CoreMetrics.Counter(label: label, dimensions: dims, factory: factory)
-            cache[key] = c
-            return c
-        }
+        Self.cached(counters, label, dims) { CoreMetrics.Counter(label: label, dimensions: dims, factory: factory) }
     }
 
     private func gauge(_ label: String, _ dims: [(String, String)]) -> CoreMetrics.Gauge {
+        Self.cached(gauges, label, dims) { CoreMetrics.Gauge(label: label, dimensions: dims, factory: factory) }
+    }
+
+    /// One handle per label and dimensions, made on first use.
+    private static func cached<T>(_ cache: borrowing Mutex<[String: T]>, _ label: String, _ dims: [(String, String)], make: () -> T) -> T {
         let key = label + dims.map { "\u{0}\($0.0)=\($0.1)" }.joined()
-        return gauges.withLock { cache in
-            if let g = cache[key] { return g }
-            let g = CoreMetrics.Gauge(label: label, dimensions: dims, factory: factory)
-            cache[key] = g
-            return g
+        return cache.withLock { c in
+            if let m = c[key] { return m }
+            let m = make()
+            c[key] = m
+            return m
         }
     }
 

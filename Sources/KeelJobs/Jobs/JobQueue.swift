@@ -128,14 +128,7 @@ public final class JobQueue: Sendable {
             guard job.state == JobState.queued.rawValue || job.state == JobState.running.rawValue else {
                 throw KeelError(.conflict, "job \(id) is \(job.state); only a queued or running job can be cancelled")
             }
-            job.state = JobState.cancelled.rawValue
-            job.reason = "cancelled by \(actor)"
-            job.finishedAt = now
-            job.updatedAt = now
-            job.holder = nil
-            job.leaseUntil = nil
-            try await tx.saveJob(job)
-            try await tx.releaseChunks(jobID: id)
+            try await Self.end(&job, .cancelled, reason: "cancelled by \(actor)", now: now, tx)
             try await tx.appendAudit(AuditEventRecord(actor: actor, action: "job.cancel", target: "job/\(id)", at: now))
         }
         return try await status(id)
@@ -225,15 +218,20 @@ public final class JobQueue: Sendable {
     func fail(_ jobID: Int64, reason: String, now: Date = Date()) async throws(KeelError) {
         try await store.write { tx throws(KeelError) in
             guard var job = try await tx.lockJob(id: jobID), job.state == JobState.queued.rawValue || job.state == JobState.running.rawValue else { return }
-            job.state = JobState.failed.rawValue
-            job.reason = reason
-            job.finishedAt = now
-            job.holder = nil
-            job.leaseUntil = nil
-            job.updatedAt = now
-            try await tx.saveJob(job)
-            try await tx.releaseChunks(jobID: jobID)
+            try await Self.end(&job, .failed, reason: reason, now: now, tx)
         }
+    }
+
+    /// Ends a job in a final state: no holder, and its running chunks given back (kept for a retry).
+    private static func end(_ job: inout BatchJobRecord, _ state: JobState, reason: String, now: Date, _ tx: any StoreTransaction) async throws(KeelError) {
+        job.state = state.rawValue
+        job.reason = reason
+        job.finishedAt = now
+        job.updatedAt = now
+        job.holder = nil
+        job.leaseUntil = nil
+        try await tx.saveJob(job)
+        try await tx.releaseChunks(jobID: job.id)
     }
 
     /// A chunk to score, taken for this replica, with its job.
