@@ -102,6 +102,15 @@ import Testing
                 let r = try await client.execute(uri: uri, method: .get, headers: TestServer.bearer(keys.viewer))
                 #expect(r.status == status, "\(uri) answered \(r.status)")
             }
+            // Every per-job route: a malformed id is a 400, an unknown one a 404.
+            for (method, suffix, key) in [(HTTPRequest.Method.post, "/cancel", keys.deployer), (.post, "/retry", keys.deployer),
+                                          (.get, "/output", keys.viewer), (.get, "/errors", keys.viewer)] {
+                for (id, status) in [("abc", HTTPResponse.Status.badRequest), ("-1", .badRequest), ("99999999999999999999", .badRequest), ("999", .notFound)] {
+                    let r = try await client.execute(uri: "/api/v1/jobs/\(id)\(suffix)", method: method, headers: TestServer.bearer(key), body: ByteBuffer(string: "{}"))
+                    #expect(r.status == status, "\(method) \(id)\(suffix) answered \(r.status)")
+                    #expect(try TestServer.json(r)["error"]?.stringValue != nil)
+                }
+            }
             let retry = try await client.execute(uri: "/api/v1/jobs/999/retry", method: .post, headers: TestServer.bearer(keys.deployer), body: ByteBuffer(string: #"{"max_error_rate":"x"}"#))
             #expect(retry.status == .badRequest)
         }

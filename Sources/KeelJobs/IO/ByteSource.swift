@@ -126,6 +126,6 @@ final class GzipInflater {
                 throw .invalidInput("the gzip stream is corrupt (\(detail))")
             }
         }
-        return want - Int(stream.pointee.avail_out)
+        return max(0, want - Int(truncatingIfNeeded: stream.pointee.avail_out))  // zlib only lowers avail_out from want
     }
 }

@@ -170,7 +170,7 @@ final class GzipDeflater {
             guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else {
                 throw KeelError(.internal, "gzip compression failed", logDetail: "deflate: \(rc)")
             }
-            let produced = Self.outputCapacity - Int(stream.pointee.avail_out)
+            let produced = max(0, Self.outputCapacity - Int(truncatingIfNeeded: stream.pointee.avail_out))  // zlib only lowers avail_out
             if produced > 0 { try write(UnsafeRawBufferPointer(start: output, count: produced)) }
             if flush == Z_FINISH {
                 if rc == Z_STREAM_END { return }
