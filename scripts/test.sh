@@ -43,7 +43,7 @@ ensure_packages() {
 free_port() {
     local port
     for _ in $(seq 1 200); do
-        port=$(( 20000 + RANDOM % 40000 ))
+        port=$(( 15000 + RANDOM % 17000 ))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
     done
     log "no free port found"; return 1

@@ -24,7 +24,7 @@ log() { echo "[kill9_batch $(date +%T)] $*" >&2; }
 fail() { log "FAILED: $*"; for f in "$TMP"/*.log; do echo "--- $f" >&2; tail -15 "$f" >&2; done; exit 1; }
 free_port() {
     for _ in $(seq 1 100); do
-        local p=$(( 30000 + RANDOM % 30000 ))
+        local p=$(( 15000 + RANDOM % 17000 ))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
     done
     fail "no free port"
@@ -89,6 +89,8 @@ wait_http "$S/v2/health/live" 60
 KEEL_SERVER=$S "$KEEL_BIN" batch watch "$JOB" > "$TMP/watch-a.txt" 2>&1 || fail "A: the resumed job did not finish: $(tail -2 "$TMP/watch-a.txt")"
 [ "$(status "$S" "$JOB" rows_done)" -eq "$ROWS" ] || fail "A: rows_done is not $ROWS"
 cmp -s "$TMP/reference.csv" "$TMP/files/scores-a.csv" || fail "A: the resumed output differs from the offline run"
+RETRIED=$(metric "$S" 'keel_batch_chunks_total{model="churn",outcome="retried"}')
+[ "$RETRIED" -eq 0 ] || fail "A: $RETRIED chunks failed after the restart (claimed before the model was loaded?)"
 RESCORED=$(metric "$S" keel_batch_rows_total)
 [ "$RESCORED" -le $(( ROWS - DONE * CHUNK )) ] || fail "A: the new process scored $RESCORED rows; committed chunks were scored again"
 log "A: ok — resumed, $RESCORED rows scored after the restart, output identical to the offline run"

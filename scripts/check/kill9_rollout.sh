@@ -21,7 +21,7 @@ fail() { log "FAILED: $*"; tail -20 "$TMP/keel.log" >&2 || true; exit 1; }
 
 PORT=""
 for _ in $(seq 1 100); do
-    p=$(( 30000 + RANDOM % 30000 ))
+    p=$(( 15000 + RANDOM % 17000 ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
 done
 [ -n "$PORT" ] || fail "no free port"

@@ -78,6 +78,11 @@ public final class JobsRuntime: Sendable {
     }
 
     public var services: [any Service] {
-        [BackgroundService { [worker] in await worker.run() }]
+        [BackgroundService { [worker, manager] in
+            // No chunk is claimed before the startup load is over: a chunk claimed while the
+            // model is still loading would fail for nothing and spend one of its attempts.
+            while !manager.isReady && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+            await worker.run()
+        }]
     }
 }
