@@ -25,11 +25,14 @@ public enum KeelApplication {
     ) -> KeelRouter {
         let router = Router(context: KeelRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: EdgeMiddleware(
+            origins: configuration.corsOrigins, hosts: configuration.allowedHosts, proxies: TrustedProxies(configuration.trustedProxies)))
         router.add(middleware: HTTPMetricsMiddleware(metrics: manager.metrics))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: PathGuardMiddleware())
         let guardian = AccessGuard(
-            keys: registry?.keys, inferenceRequiresKey: configuration.inferenceRequiresKey, metrics: manager.metrics, logger: logger)
+            keys: registry?.keys, inferenceRequiresKey: configuration.inferenceRequiresKey, metrics: manager.metrics,
+            inferenceRateLimit: configuration.inferenceRateLimit, managementRateLimit: configuration.managementRateLimit, logger: logger)
         let routes = KeelRoutes(router: router, guardian: guardian)
         let service = InferenceService(manager: manager, monitor: monitor, router: deploymentRouter, shadow: shadow)
         if let registry {

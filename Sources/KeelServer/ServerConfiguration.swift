@@ -52,6 +52,17 @@ public struct ServerConfiguration: Sendable {
     /// How long a replica holds a claimed chunk without renewing it (a dead replica's chunk is
     /// taken again after this).
     public var jobLease: Duration = .seconds(30)
+    /// Origins browsers may call the API from (`https://app.example.com`, or `*`); empty: CORS off.
+    public var corsOrigins: [String] = []
+    /// Host names the server answers (`keel.example.com`, `*.example.com`), against DNS
+    /// rebinding; empty: any. Probes answer whatever the Host.
+    public var allowedHosts: [String] = []
+    /// Proxies (addresses or CIDR blocks) whose `Forwarded` / `X-Forwarded-For` is believed.
+    public var trustedProxies: [IPRange] = []
+    /// Token bucket per API key (per client address when anonymous) on inference routes; nil: unlimited.
+    public var inferenceRateLimit: RateLimit?
+    /// Token bucket per API key (per client address for refused keys) on management routes; nil: unlimited.
+    public var managementRateLimit: RateLimit?
 
     public init() {}
 }
@@ -83,6 +94,11 @@ extension ServerConfiguration {
         public var batchFolders: [String]?
         public var maxUploadBytes: Int?
         public var jobLeaseS: Int?
+        public var corsOrigins: [String]?
+        public var allowedHosts: [String]?
+        public var trustedProxies: [String]?
+        public var inferenceRateLimit: String?
+        public var managementRateLimit: String?
         public init() {}
     }
 
@@ -159,6 +175,54 @@ extension ServerConfiguration {
         }
         if let bytes = try int(flags.maxUploadBytes, "KEEL_MAX_UPLOAD_BYTES", "max_upload_bytes", 1...(1 << 50)) { s.maxUploadBytes = Int64(bytes) }
         if let lease = try int(flags.jobLeaseS, "KEEL_JOB_LEASE_S", "job_lease_s", 1...3600) { s.jobLease = .seconds(lease) }
+        func list(_ flag: [String]?, _ envKey: String, _ fileKey: String) throws(KeelError) -> [String] {
+            var out: [String]
+            if let flag, !flag.isEmpty {
+                out = flag
+            } else if let text = env[envKey] {
+                out = text.split(separator: ",").map(String.init)
+            } else if let items = file[fileKey] as? [Any] {
+                out = items.map { "\($0)" }
+            } else if let one = file[fileKey].map({ "\($0)" }) {
+                out = one.split(separator: ",").map(String.init)
+            } else {
+                out = []
+            }
+            out = out.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard out.count <= 256, out.allSatisfy({ $0.utf8.count <= 300 }) else {
+                throw .invalidInput("\(envKey) / \(fileKey) takes at most 256 entries of at most 300 characters")
+            }
+            return out
+        }
+        s.corsOrigins = try list(flags.corsOrigins, "KEEL_CORS_ORIGINS", "cors_origins")
+        for origin in s.corsOrigins where origin != "*" {
+            guard let url = URL(string: origin), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil,
+                  url.path.isEmpty, url.query == nil
+            else {
+                throw .invalidInput("CORS origin '\(origin.prefix(80))' must be '*' or scheme://host[:port], e.g. https://app.example.com")
+            }
+        }
+        s.allowedHosts = try list(flags.allowedHosts, "KEEL_ALLOWED_HOSTS", "allowed_hosts")
+        for host in s.allowedHosts {
+            let name = host.hasPrefix("*.") ? String(host.dropFirst(2)) : host
+            let bracketed = name.hasPrefix("[") && name.hasSuffix("]") && IPRange.parse(String(name.dropFirst().dropLast())) != nil
+            let plain = !name.isEmpty && name.utf8.allSatisfy { $0 == 0x2E || $0 == 0x2D || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+            guard bracketed || plain else {
+                throw .invalidInput("allowed host '\(host.prefix(80))' must be a host name (no port), or *.domain")
+            }
+        }
+        for text in try list(flags.trustedProxies, "KEEL_TRUSTED_PROXIES", "trusted_proxies") {
+            guard let range = IPRange(text) else {
+                throw .invalidInput("trusted proxy '\(text.prefix(80))' must be an IPv4 or IPv6 address or CIDR block, e.g. 10.0.0.0/8")
+            }
+            s.trustedProxies.append(range)
+        }
+        if let text = string(flags.inferenceRateLimit, "KEEL_INFERENCE_RATE_LIMIT", "inference_rate_limit"), !text.isEmpty, text != "0" {
+            s.inferenceRateLimit = try RateLimit(parsing: text)
+        }
+        if let text = string(flags.managementRateLimit, "KEEL_MANAGEMENT_RATE_LIMIT", "management_rate_limit"), !text.isEmpty, text != "0" {
+            s.managementRateLimit = try RateLimit(parsing: text)
+        }
         if let text = string(flags.webhookURL, "KEEL_WEBHOOK_URL", "webhook_url"), !text.isEmpty {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
                 throw .invalidInput("webhook URL '\(text.prefix(80))' must be an http(s) URL")

@@ -11,7 +11,8 @@ public final class ServingMetrics: Sendable {
     let factory: PrometheusMetricsFactory
     private let perVersion = Mutex<[String: VersionMetrics]>([:])
     private let perRoute = Mutex<[String: RouteMetrics]>([:])
-    private let authFailures = Mutex<[String: CoreMetrics.Counter]>([:])
+    /// Counters with one label, by metric name and label value.
+    private let labelled = Mutex<[String: CoreMetrics.Counter]>([:])
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -65,13 +66,24 @@ extension ServingMetrics {
     /// Counts a refused authentication (`keel_auth_failures_total{reason}`): missing, invalid
     /// or forbidden key, or no keys configured.
     public func authFailure(reason: String) {
-        let counter = authFailures.withLock { cache in
-            if let c = cache[reason] { return c }
-            let c = CoreMetrics.Counter(label: "keel_auth_failures_total", dimensions: [("reason", reason)], factory: factory)
-            cache[reason] = c
+        counter("keel_auth_failures_total", "reason", reason).increment()
+    }
+
+    /// Counts a request refused with 429 (`keel_rate_limited_total{class}`): `inference` or
+    /// `management` routes.
+    public func rateLimited(class name: String) {
+        counter("keel_rate_limited_total", "class", name).increment()
+    }
+
+    /// A counter with one label, created once and cached.
+    func counter(_ label: String, _ dimension: String, _ value: String) -> CoreMetrics.Counter {
+        let key = label + "\u{0}" + value
+        return labelled.withLock { cache in
+            if let c = cache[key] { return c }
+            let c = CoreMetrics.Counter(label: label, dimensions: [(dimension, value)], factory: factory)
+            cache[key] = c
             return c
         }
-        counter.increment()
     }
 }
 

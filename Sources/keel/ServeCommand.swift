@@ -48,6 +48,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-folder"), help: "A folder batch jobs may read inputs from and write outputs to, besides the data folder (repeatable).") var batchFolders: [String] = []
     @Option(name: .customLong("max-upload-bytes"), help: "Largest batch input upload (default 10 GiB).") var maxUploadBytes: Int?
     @Option(name: .customLong("job-lease-s"), help: "Seconds a replica holds a batch chunk without renewing it; a dead replica's chunk is taken again after this (default 30).") var jobLeaseS: Int?
+    @Option(name: .customLong("cors-origin"), help: "An origin browsers may call the API from, e.g. https://app.example.com, or * (repeatable; default: CORS off).") var corsOrigins: [String] = []
+    @Option(name: .customLong("allowed-host"), help: "A Host name the server answers, or *.domain, against DNS rebinding (repeatable; default: any).") var allowedHosts: [String] = []
+    @Option(name: .customLong("trusted-proxy"), help: "A proxy address or CIDR block whose Forwarded / X-Forwarded-For is believed (repeatable).") var trustedProxies: [String] = []
+    @Option(name: .customLong("inference-rate-limit"), help: "RATE[:BURST] requests a second per API key (per client address when anonymous) on inference routes (default: unlimited).") var inferenceRateLimit: String?
+    @Option(name: .customLong("management-rate-limit"), help: "RATE[:BURST] requests a second per API key on management routes (default: unlimited).") var managementRateLimit: String?
     @Flag(name: .customLong("inference-requires-key"), help: "Require a predictor (or higher) API key on inference routes.") var inferenceRequiresKey = false
 
     func run() async throws {
@@ -128,6 +133,11 @@ enum Settings {
         flags.batchFolders = c.batchFolders
         flags.maxUploadBytes = c.maxUploadBytes
         flags.jobLeaseS = c.jobLeaseS
+        flags.corsOrigins = c.corsOrigins
+        flags.allowedHosts = c.allowedHosts
+        flags.trustedProxies = c.trustedProxies
+        flags.inferenceRateLimit = c.inferenceRateLimit
+        flags.managementRateLimit = c.managementRateLimit
         flags.logLevel = c.logLevel
         flags.databaseURL = c.databaseURL
         flags.inferenceRequiresKey = c.inferenceRequiresKey ? true : nil

@@ -14,11 +14,20 @@ public final class AccessGuard: Sendable {
     public let inferenceRequiresKey: Bool
     let metrics: ServingMetrics
     let failureLog: RateLimitedLog
+    /// Token buckets of inference and of management routes (nil: unlimited); open routes
+    /// (probes, metrics, the API document) are never limited.
+    let inferenceLimiter: RateLimiter?
+    let managementLimiter: RateLimiter?
 
-    public init(keys: APIKeys?, inferenceRequiresKey: Bool, metrics: ServingMetrics, logger: Logger = Logger(label: "keel.auth")) {
+    public init(
+        keys: APIKeys?, inferenceRequiresKey: Bool, metrics: ServingMetrics, inferenceRateLimit: RateLimit? = nil,
+        managementRateLimit: RateLimit? = nil, logger: Logger = Logger(label: "keel.auth")
+    ) {
         self.keys = keys
         self.inferenceRequiresKey = inferenceRequiresKey
         self.metrics = metrics
+        inferenceLimiter = inferenceRateLimit.map { RateLimiter($0) }
+        managementLimiter = managementRateLimit.map { RateLimiter($0) }
         failureLog = RateLimitedLog(logger: logger, linesPerWindow: 20, window: .seconds(10))
     }
 
@@ -73,11 +82,64 @@ struct AccessMiddleware: RouterMiddleware {
     let guardian: AccessGuard
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let limiter: RateLimiter?
+        let limitClass: String
+        switch access {
+        case .open: limiter = nil; limitClass = ""
+        case .inference: limiter = guardian.inferenceLimiter; limitClass = "inference"
+        case .role: limiter = guardian.managementLimiter; limitClass = "management"
+        }
         guard let role = access.requiredRole(inferenceRequiresKey: guardian.inferenceRequiresKey) else {
-            return try await next(request, context)
+            guard let limiter else { return try await next(request, context) }
+            // Anonymous traffic: one bucket per client address.
+            let decision = limiter.take("a:" + context.clientAddress)
+            guard decision.allowed else { return guardian.limited(limitClass, decision, limiter.limit, context) }
+            return RateLimitHeaders.add(decision, limiter.limit, to: try await next(request, context))
         }
         var context = context
-        context.principal = try await guardian.authorize(role, request, context)
-        return try await next(request, context)
+        do {
+            context.principal = try await guardian.authorize(role, request, context)
+        } catch {
+            // A refused key is charged to its address, so guessing keys is limited too.
+            if let limiter {
+                let decision = limiter.take("a:" + context.clientAddress)
+                if !decision.allowed { return guardian.limited(limitClass, decision, limiter.limit, context) }
+            }
+            throw error
+        }
+        guard let limiter, let principal = context.principal else { return try await next(request, context) }
+        let decision = limiter.take("k:" + principal.keyID)
+        guard decision.allowed else { return guardian.limited(limitClass, decision, limiter.limit, context) }
+        return RateLimitHeaders.add(decision, limiter.limit, to: try await next(request, context))
+    }
+}
+
+extension AccessGuard {
+    /// The 429 answer: counted, with `Retry-After` and the `RateLimit-*` headers.
+    func limited(_ limitClass: String, _ decision: RateLimiter.Decision, _ limit: RateLimit, _ context: KeelRequestContext) -> Response {
+        metrics.rateLimited(class: limitClass)
+        var response = JSONResponse.error(
+            429, "too many \(limitClass) requests: the limit is \(RateLimitHeaders.number(limit.rate)) a second (bursts of \(limit.burst)); retry after \(decision.retryAfterSeconds) s")
+        response.headers[.retryAfter] = String(decision.retryAfterSeconds)
+        return RateLimitHeaders.add(decision, limit, to: response)
+    }
+}
+
+/// The rate-limit headers of IETF's draft (`RateLimit-Limit`, `-Remaining`, `-Reset`).
+enum RateLimitHeaders {
+    static let limit = HTTPField.Name("RateLimit-Limit")!
+    static let remaining = HTTPField.Name("RateLimit-Remaining")!
+    static let reset = HTTPField.Name("RateLimit-Reset")!
+
+    static func add(_ decision: RateLimiter.Decision, _ rate: RateLimit, to response: Response) -> Response {
+        var response = response
+        response.headers[limit] = String(rate.burst)
+        response.headers[remaining] = String(decision.remaining)
+        response.headers[reset] = String(decision.resetSeconds)
+        return response
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 }
