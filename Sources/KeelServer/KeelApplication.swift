@@ -21,7 +21,7 @@ public enum KeelApplication {
     public static func build(
         manager: ModelManager, configuration: ServerConfiguration, registry: Registry? = nil, monitor: PredictionMonitor? = nil,
         deploymentRouter: DeploymentRouter = DeploymentRouter(), shadow: ShadowRunner? = nil, jobs: JobsRuntime? = nil,
-        logger: Logger = Logger(label: "keel.http")
+        tokens: TokenVerifier? = nil, logger: Logger = Logger(label: "keel.http")
     ) -> KeelRouter {
         let router = Router(context: KeelRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -31,7 +31,7 @@ public enum KeelApplication {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: PathGuardMiddleware())
         let guardian = AccessGuard(
-            keys: registry?.keys, inferenceRequiresKey: configuration.inferenceRequiresKey, metrics: manager.metrics,
+            keys: registry?.keys, inferenceRequiresKey: configuration.inferenceRequiresKey, metrics: manager.metrics, tokens: tokens,
             inferenceRateLimit: configuration.inferenceRateLimit, managementRateLimit: configuration.managementRateLimit, logger: logger)
         let routes = KeelRoutes(router: router, guardian: guardian)
         let service = InferenceService(manager: manager, monitor: monitor, router: deploymentRouter, shadow: shadow)
@@ -80,12 +80,12 @@ public enum KeelApplication {
     /// (the server answers liveness at once and readiness once they are warm).
     public static func application(
         manager: ModelManager, configuration: ServerConfiguration, logger: Logger, follower: RegistryFollower? = nil,
-        monitoring: MonitoringRuntime? = nil, jobs: JobsRuntime? = nil
+        monitoring: MonitoringRuntime? = nil, jobs: JobsRuntime? = nil, tokens: TokenVerifier? = nil
     ) -> some ApplicationProtocol {
         Application(
             router: build(
                 manager: manager, configuration: configuration, registry: follower?.registry, monitor: monitoring?.monitor,
-                deploymentRouter: monitoring?.router ?? DeploymentRouter(), shadow: monitoring?.shadow, jobs: jobs, logger: logger
+                deploymentRouter: monitoring?.router ?? DeploymentRouter(), shadow: monitoring?.shadow, jobs: jobs, tokens: tokens, logger: logger
             ).router,
             server: server(configuration),
             configuration: applicationConfiguration(configuration, logger: logger),

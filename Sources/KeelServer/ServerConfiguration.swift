@@ -63,6 +63,8 @@ public struct ServerConfiguration: Sendable {
     public var inferenceRateLimit: RateLimit?
     /// Token bucket per API key (per client address for refused keys) on management routes; nil: unlimited.
     public var managementRateLimit: RateLimit?
+    /// JWT bearer tokens (off unless a secret, public key or JWKS file is set).
+    public var tokens = TokenSettings()
 
     public init() {}
 }
@@ -99,6 +101,13 @@ extension ServerConfiguration {
         public var trustedProxies: [String]?
         public var inferenceRateLimit: String?
         public var managementRateLimit: String?
+        public var jwtPublicKey: String?
+        public var jwksFile: String?
+        public var jwtIssuer: String?
+        public var jwtAudience: String?
+        public var jwtRoleClaim: String?
+        public var jwtRoleMap: String?
+        public var jwtLeewayS: Int?
         public init() {}
     }
 
@@ -223,6 +232,29 @@ extension ServerConfiguration {
         if let text = string(flags.managementRateLimit, "KEEL_MANAGEMENT_RATE_LIMIT", "management_rate_limit"), !text.isEmpty, text != "0" {
             s.managementRateLimit = try RateLimit(parsing: text)
         }
+        // The HMAC secret only from the environment or the file: a flag would show in `ps`.
+        if let secret = string(nil, "KEEL_JWT_SECRET", "jwt_secret"), !secret.isEmpty {
+            guard secret.utf8.count >= 32, secret.utf8.count <= 4096 else {
+                throw .invalidInput("KEEL_JWT_SECRET / jwt_secret must be 32 to 4096 bytes long (HS256 needs at least 256 bits)")
+            }
+            s.tokens.hmacSecret = secret
+        }
+        s.tokens.publicKeyFile = string(flags.jwtPublicKey, "KEEL_JWT_PUBLIC_KEY", "jwt_public_key").flatMap { $0.isEmpty ? nil : $0 }
+        s.tokens.jwksFile = string(flags.jwksFile, "KEEL_JWKS_FILE", "jwks_file").flatMap { $0.isEmpty ? nil : $0 }
+        for (name, value) in [("issuer", string(flags.jwtIssuer, "KEEL_JWT_ISSUER", "jwt_issuer")), ("audience", string(flags.jwtAudience, "KEEL_JWT_AUDIENCE", "jwt_audience")),
+                              ("role claim", string(flags.jwtRoleClaim, "KEEL_JWT_ROLE_CLAIM", "jwt_role_claim"))] {
+            guard let value, !value.isEmpty else { continue }
+            guard value.utf8.count <= 512 else { throw .invalidInput("the JWT \(name) is over 512 characters") }
+            switch name {
+            case "issuer": s.tokens.issuer = value
+            case "audience": s.tokens.audience = value
+            default: s.tokens.roleClaim = value
+            }
+        }
+        if let map = string(flags.jwtRoleMap, "KEEL_JWT_ROLE_MAP", "jwt_role_map"), !map.isEmpty {
+            s.tokens.roleMap = try TokenSettings.parseRoleMap(map)
+        }
+        s.tokens.leewaySeconds = try int(flags.jwtLeewayS, "KEEL_JWT_LEEWAY_S", "jwt_leeway_s", 0...600) ?? s.tokens.leewaySeconds
         if let text = string(flags.webhookURL, "KEEL_WEBHOOK_URL", "webhook_url"), !text.isEmpty {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
                 throw .invalidInput("webhook URL '\(text.prefix(80))' must be an http(s) URL")

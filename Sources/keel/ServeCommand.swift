@@ -53,6 +53,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("trusted-proxy"), help: "A proxy address or CIDR block whose Forwarded / X-Forwarded-For is believed (repeatable).") var trustedProxies: [String] = []
     @Option(name: .customLong("inference-rate-limit"), help: "RATE[:BURST] requests a second per API key (per client address when anonymous) on inference routes (default: unlimited).") var inferenceRateLimit: String?
     @Option(name: .customLong("management-rate-limit"), help: "RATE[:BURST] requests a second per API key on management routes (default: unlimited).") var managementRateLimit: String?
+    @Option(name: .customLong("jwt-public-key"), help: "PEM public key (RSA, P-256/384/521 or Ed25519) that JWT bearer tokens are verified with.") var jwtPublicKey: String?
+    @Option(name: .customLong("jwks-file"), help: "JWKS file of public keys for JWT bearer tokens, selected by kid; re-read when it changes.") var jwksFile: String?
+    @Option(name: .customLong("jwt-issuer"), help: "Tokens' iss must equal this.") var jwtIssuer: String?
+    @Option(name: .customLong("jwt-audience"), help: "Tokens' aud must be or contain this.") var jwtAudience: String?
+    @Option(name: .customLong("jwt-role-claim"), help: "The claim holding Keel roles: roles (default), scope, or a dotted path such as realm_access.roles.") var jwtRoleClaim: String?
+    @Option(name: .customLong("jwt-role-map"), help: "Claim values that name roles: VALUE=ROLE,... (e.g. keel-admins=admin).") var jwtRoleMap: String?
+    @Option(name: .customLong("jwt-leeway-s"), help: "Clock skew allowed on exp and nbf, seconds (default 60; 0...600).") var jwtLeewayS: Int?
     @Flag(name: .customLong("inference-requires-key"), help: "Require a predictor (or higher) API key on inference routes.") var inferenceRequiresKey = false
 
     func run() async throws {
@@ -84,8 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
         let follower = RegistryFollower(registry: registry, manager: manager, grace: settings.blueGreenGrace, logger: logger)
         let monitoring = MonitoringRuntime(registry: registry, manager: manager, configuration: settings, logger: logger)
         let jobs = try JobsRuntime(registry: registry, manager: manager, follower: follower, monitoring: monitoring, configuration: settings, logger: logger)
+        let tokens = settings.tokens.enabled ? try await TokenVerifier(settings.tokens, logger: logger) : nil
         let app = KeelApplication.application(
-            manager: manager, configuration: settings, logger: logger, follower: follower, monitoring: monitoring, jobs: jobs)
+            manager: manager, configuration: settings, logger: logger, follower: follower, monitoring: monitoring, jobs: jobs, tokens: tokens)
         try await app.runService()
     }
 }
@@ -138,6 +146,13 @@ enum Settings {
         flags.trustedProxies = c.trustedProxies
         flags.inferenceRateLimit = c.inferenceRateLimit
         flags.managementRateLimit = c.managementRateLimit
+        flags.jwtPublicKey = c.jwtPublicKey
+        flags.jwksFile = c.jwksFile
+        flags.jwtIssuer = c.jwtIssuer
+        flags.jwtAudience = c.jwtAudience
+        flags.jwtRoleClaim = c.jwtRoleClaim
+        flags.jwtRoleMap = c.jwtRoleMap
+        flags.jwtLeewayS = c.jwtLeewayS
         flags.logLevel = c.logLevel
         flags.databaseURL = c.databaseURL
         flags.inferenceRequiresKey = c.inferenceRequiresKey ? true : nil

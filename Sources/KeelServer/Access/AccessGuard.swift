@@ -11,6 +11,8 @@ import Logging
 /// may not do this.
 public final class AccessGuard: Sendable {
     let keys: APIKeys?
+    /// JWT bearer tokens, beside API keys (nil: tokens are not accepted).
+    let tokens: TokenVerifier?
     public let inferenceRequiresKey: Bool
     let metrics: ServingMetrics
     let failureLog: RateLimitedLog
@@ -20,10 +22,11 @@ public final class AccessGuard: Sendable {
     let managementLimiter: RateLimiter?
 
     public init(
-        keys: APIKeys?, inferenceRequiresKey: Bool, metrics: ServingMetrics, inferenceRateLimit: RateLimit? = nil,
-        managementRateLimit: RateLimit? = nil, logger: Logger = Logger(label: "keel.auth")
+        keys: APIKeys?, inferenceRequiresKey: Bool, metrics: ServingMetrics, tokens: TokenVerifier? = nil,
+        inferenceRateLimit: RateLimit? = nil, managementRateLimit: RateLimit? = nil, logger: Logger = Logger(label: "keel.auth")
     ) {
         self.keys = keys
+        self.tokens = tokens
         self.inferenceRequiresKey = inferenceRequiresKey
         self.metrics = metrics
         inferenceLimiter = inferenceRateLimit.map { RateLimiter($0) }
@@ -31,7 +34,7 @@ public final class AccessGuard: Sendable {
         failureLog = RateLimitedLog(logger: logger, linesPerWindow: 20, window: .seconds(10))
     }
 
-    /// The key from `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+    /// The key or token from `Authorization: Bearer <credential>` or `X-API-Key: <key>`.
     static func secret(_ request: Request) -> String? {
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
@@ -44,21 +47,30 @@ public final class AccessGuard: Sendable {
 
     /// The caller of a request that needs `role`, or the refusal as a `KeelError`.
     func authorize(_ role: Role, _ request: Request, _ context: KeelRequestContext) async throws(KeelError) -> Principal {
-        guard let keys else {
-            refuse("no_keys", request, context)
-            throw KeelError(.unauthorized, "this server has no API keys configured; \(role.rawValue) routes are closed")
-        }
         let secret = Self.secret(request)
         let principal: Principal
-        do {
-            principal = try await keys.authenticate(secret)
-        } catch {
-            if error.code == .unauthorized { refuse(secret == nil ? "missing" : "invalid", request, context) }
-            throw error
+        if let tokens, let secret, TokenVerifier.looksLikeToken(secret) {
+            do {
+                principal = try await tokens.verify(secret)
+            } catch {
+                refuse("invalid_token", request, context)
+                throw error
+            }
+        } else {
+            guard let keys else {
+                refuse("no_keys", request, context)
+                throw KeelError(.unauthorized, "this server has no API keys configured; \(role.rawValue) routes are closed")
+            }
+            do {
+                principal = try await keys.authenticate(secret)
+            } catch {
+                if error.code == .unauthorized { refuse(secret == nil ? "missing" : "invalid", request, context) }
+                throw error
+            }
         }
         guard principal.role.includes(role) else {
             refuse("forbidden", request, context, key: principal.keyID)
-            throw KeelError(.forbidden, "API key '\(principal.name)' has role '\(principal.role.rawValue)'; \(request.method.rawValue) \(context.endpointPath ?? request.uri.path) needs '\(role.rawValue)' or higher")
+            throw KeelError(.forbidden, "\(principal.keyID.hasPrefix("jwt:") ? "token of" : "API key") '\(principal.name)' has role '\(principal.role.rawValue)'; \(request.method.rawValue) \(context.endpointPath ?? request.uri.path) needs '\(role.rawValue)' or higher")
         }
         return principal
     }
