@@ -45,7 +45,7 @@ extension Registry {
             throw KeelError.notFound("model '\(model)' has no version \(version)")
         }
         let previous = try await tx.aliases(model: model).first { $0.alias == alias }?.version
-        var audit = AuditEventRecord(actor: actor.actor, action: "alias.set", target: "\(model)/\(alias)")
+        var audit = AuditEventRecord(by: actor, action: "alias.set", target: "\(model)/\(alias)")
         var forced = false
         if alias == Self.production {
             let failing = try await Self.gates(in: tx, model).map { $0.check(target) }.filter { !$0.passed }
@@ -76,13 +76,13 @@ extension Registry {
     public func removeAlias(_ model: String, alias: String, by actor: Principal) async throws(KeelError) -> AliasMoveRecord {
         try Self.refuseReserved(alias)
         return try await store.removeAlias(model: model, alias: alias, actor: actor.actor, audit: AuditEventRecord(
-            actor: actor.actor, action: "alias.remove", target: "\(model)/\(alias)"))
+            by: actor, action: "alias.remove", target: "\(model)/\(alias)"))
     }
 
     /// A status change with its audit event, inside the caller's transaction.
     static func changeStatus(_ tx: any StoreTransaction, _ model: String, _ version: Int, to status: VersionStatus, by actor: Principal) async throws(KeelError) {
         let before = try await tx.setStatus(model: model, version: version, status: status)
         try await tx.appendAudit(AuditEventRecord(
-            actor: actor.actor, action: "version.status", target: "\(model)/\(version)", before: before.rawValue, after: status.rawValue))
+            by: actor, action: "version.status", target: "\(model)/\(version)", before: before.rawValue, after: status.rawValue))
     }
 }

@@ -31,7 +31,7 @@ extension Registry {
             guard try await tx.lockModel(named: model) != nil else { throw KeelError.notFound("unknown model '\(model)'") }
             let previous = try await tx.setGate(record)
             let before = try previous.map { (old: GateRecord) throws(KeelError) in try Gate(old).description }
-            try await tx.appendAudit(AuditEventRecord(actor: actor.actor, action: "gate.set", target: model, before: before, after: gate.description))
+            try await tx.appendAudit(AuditEventRecord(by: actor, action: "gate.set", target: model, before: before, after: gate.description))
         }
         return gate
     }
@@ -47,7 +47,7 @@ extension Registry {
                 throw KeelError.notFound("model '\(model)' has no gate '\(expression.prefix(Gate.maximumTextLength))' (gates: \(existing.map(\.description).joined(separator: ", ")))")
             }
             try await tx.removeGate(model: model, metric: found.metric, op: found.op.rawValue)
-            try await tx.appendAudit(AuditEventRecord(actor: actor.actor, action: "gate.remove", target: model, before: found.description))
+            try await tx.appendAudit(AuditEventRecord(by: actor, action: "gate.remove", target: model, before: found.description))
         }
     }
 

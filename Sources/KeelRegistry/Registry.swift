@@ -42,7 +42,7 @@ public struct Registry: Sendable {
             signature: new.signature, metrics: ["size_mb": Double(new.bytes.count) / 1_000_000], reportedMetrics: new.metrics,
             params: new.params, tags: new.tags, description: new.description, trainingData: new.trainingData,
             configYAML: new.configYAML, createdBy: actor.actor)
-        return try await store.createVersion(record, audit: AuditEventRecord(actor: actor.actor, action: "version.register", target: new.model))
+        return try await store.createVersion(record, audit: AuditEventRecord(by: actor, action: "version.register", target: new.model))
     }
 
     public func models() async throws(KeelError) -> [RegisteredModelRecord] { try await store.models() }
@@ -61,7 +61,7 @@ public struct Registry: Sendable {
             if let owner { m.owner = owner }
             try await tx.updateModel(m)
             try await tx.appendAudit(AuditEventRecord(
-                actor: actor.actor, action: "model.update", target: name, before: before,
+                by: actor, action: "model.update", target: name, before: before,
                 after: "description=\(m.description) tags=\(m.tags.sorted { $0.key < $1.key }) owner=\(m.owner)"))
             return m
         }
@@ -112,24 +112,24 @@ public struct Registry: Sendable {
             }
             let before = try await tx.setStatus(model: model, version: version, status: .archived)
             try await tx.appendAudit(AuditEventRecord(
-                actor: actor.actor, action: "version.archive", target: "\(model)/\(version)", before: before.rawValue, after: VersionStatus.archived.rawValue))
+                by: actor, action: "version.archive", target: "\(model)/\(version)", before: before.rawValue, after: VersionStatus.archived.rawValue))
         }
     }
 
     public func deleteVersion(_ model: String, _ version: Int, by actor: Principal) async throws(KeelError) {
         try await store.deleteVersion(model: model, version: version, audit: AuditEventRecord(
-            actor: actor.actor, action: "version.delete", target: "\(model)/\(version)"))
+            by: actor, action: "version.delete", target: "\(model)/\(version)"))
     }
 
     public func deleteModel(_ model: String, by actor: Principal) async throws(KeelError) {
-        try await store.deleteModel(named: model, audit: AuditEventRecord(actor: actor.actor, action: "model.delete", target: model))
+        try await store.deleteModel(named: model, audit: AuditEventRecord(by: actor, action: "model.delete", target: model))
     }
 
     /// Adds metrics Keel measured (an evaluation) to a version; NaN and infinities are refused (400).
     public func recordMetrics(_ model: String, _ version: Int, metrics: [String: Double], by actor: Principal) async throws(KeelError) {
         try MetricValues.validate(metrics, source: "evaluation of '\(model)' v\(version)")
         try await store.recordMetrics(model: model, version: version, metrics: metrics, audit: AuditEventRecord(
-            actor: actor.actor, action: "version.evaluate", target: "\(model)/\(version)"))
+            by: actor, action: "version.evaluate", target: "\(model)/\(version)"))
     }
 
     // MARK: Audit

@@ -29,10 +29,14 @@ public struct KeelRequestContext: RequestContext {
 
     /// The authenticated caller of a route that declares a role. A route that reaches this
     /// without one was declared with the wrong access: a bug, never the client's fault.
+    /// The caller carries the client address and request id, so every audit event it
+    /// writes says where the change came from.
     public func caller() throws(KeelError) -> Principal {
-        guard let principal else {
+        guard var principal else {
             throw KeelError(.internal, "route \(endpointPath ?? "?") needs a caller but declares no role")
         }
+        principal.address = clientAddress
+        principal.requestID = requestID
         return principal
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import KeelCore
 import KeelEngine
 import KeelJobs
+import KeelRegistry
 import KeelServing
 import KeelStore
 import KeelTestSupport
@@ -65,7 +66,7 @@ struct JobFixture {
         s.priority = priority
         s.passthrough = passthrough
         if let maxErrorRate { s.maxErrorRate = maxErrorRate }
-        return try await queue.submit(s, version: "1", idField: "customer_id", actor: "test")
+        return try await queue.submit(s, version: "1", idField: "customer_id", actor: .test)
     }
 
     /// The output's data lines (header dropped).
@@ -73,4 +74,9 @@ struct JobFixture {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         return Array(text.split(separator: "\n").dropFirst().map(String.init))
     }
+}
+
+extension Principal {
+    /// The caller the job tests submit, cancel and retry as.
+    static let test = Principal(keyID: "test", name: "test", role: .admin)
 }

@@ -2,6 +2,7 @@ import Foundation
 import KeelCore
 import KeelJobs
 import KeelRegistry
+import KeelRegistry
 import KeelServing
 import KeelStore
 import KeelTestSupport
@@ -88,7 +89,7 @@ import Testing
         #expect(status.reason?.contains(status.errorsOutput) == true)
         #expect(try JobFixture.lines(status.errorsOutput).count == 50, "the first chunk's 50 errors are written")
         // A higher limit lets a retry finish from where it stopped.
-        let retried = try await f.queue.retry(job.id, actor: "test", maxErrorRate: 0.2)
+        let retried = try await f.queue.retry(job.id, actor: .test, maxErrorRate: 0.2)
         #expect(retried.state == .running)
         await f.worker.drain()
         let done = try await f.queue.status(job.id)
@@ -120,12 +121,12 @@ import Testing
         #expect(await f.worker.step())  // plan
         #expect(await f.worker.step())  // chunk 0
         #expect(await f.worker.step())  // chunk 1
-        let cancelled = try await f.queue.cancel(job.id, actor: "test")
+        let cancelled = try await f.queue.cancel(job.id, actor: .test)
         #expect(cancelled.state == .cancelled)
         #expect(cancelled.rowsDone == 600)
         #expect(await f.worker.step() == false, "a cancelled job's chunks are not taken")
-        await #expect(throws: KeelError.self) { _ = try await f.queue.cancel(job.id, actor: "test") }
-        _ = try await f.queue.retry(job.id, actor: "test")
+        await #expect(throws: KeelError.self) { _ = try await f.queue.cancel(job.id, actor: .test) }
+        _ = try await f.queue.retry(job.id, actor: .test)
         await f.worker.drain()
         let done = try await f.queue.status(job.id)
         #expect(done.state == .done && done.rowsDone == 2000)

@@ -297,6 +297,45 @@ import _CryptoExtras
         }
     }
 
+    @Test func auditEventsNameTheActorTheClientAddressAndTheRequestID() async throws {
+        let manager = try await TestServer.manager()
+        let registry = try await TestRegistry.make(.sqlite)
+        let keys = try await TestKeys.make(registry)
+        let verifier = try await TokenVerifier(Self.settings())
+        let built = KeelApplication.build(manager: manager, configuration: ServerConfiguration(), registry: registry, tokens: verifier)
+        let app = Application(router: built.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "audit-test"))
+        let admin = Self.token(header: #"{"alg":"HS256"}"#, claims: Self.claims(exp: Date().timeIntervalSince1970 + 600, roles: #"["admin"]"#)) {
+            Self.hs256(Self.secret, $0)
+        }
+        let id: String = try await app.test(.live) { client in
+            // A change made with a token, then one made with an API key.
+            var h = TestServer.bearer(admin)
+            h[HTTPField.Name("X-Request-ID")!] = "audit-by-token"
+            let created = try await client.execute(uri: "/api/v1/keys", method: .post, headers: h, body: TestServer.body(#"{"name":"ci","role":"viewer"}"#)) { r in
+                #expect(r.status == .created || r.status == .ok)
+                return Data(buffer: r.body)
+            }
+            let object = try JSONSerialization.jsonObject(with: created) as? [String: Any]
+            let id = try #require(object?["id"] as? String)
+            h = TestServer.bearer(keys.admin)
+            h[HTTPField.Name("X-Request-ID")!] = "audit-by-key"
+            try await client.execute(uri: "/api/v1/keys/\(id)", method: .delete, headers: h) { r in #expect(r.status == .ok) }
+            // The audit route shows where each change came from.
+            try await client.execute(uri: "/api/v1/audit?target=keys/\(id)", method: .get, headers: TestServer.bearer(keys.admin)) { r in
+                let body = String(buffer: r.body)
+                #expect(body.contains(#""address":"127.0.0.1""#), "\(body)")
+                #expect(body.contains(#""request_id":"audit-by-token""#), "\(body)")
+            }
+            return id
+        }
+        let events = try await registry.audit(target: "keys/\(id)")
+        #expect(events.map(\.action) == ["key.revoke", "key.create"])
+        #expect(events.map(\.requestID) == ["audit-by-key", "audit-by-token"])
+        #expect(events.map(\.address) == ["127.0.0.1", "127.0.0.1"])
+        #expect(events[1].actor.contains("jwt:alice@example.com"))
+        #expect(!events[0].actor.contains("jwt:"))
+    }
+
     @Test func tokenSettingsAreReadAndBounded() throws {
         var flags = ServerConfiguration.Flags()
         flags.jwtIssuer = "https://idp.example.com"

@@ -1,5 +1,6 @@
 import Foundation
 import KeelCore
+import KeelRegistry
 import KeelStore
 
 /// The batch-job state machine over the store, shared by every replica: submit, plan, claim a
@@ -57,7 +58,7 @@ public final class JobQueue: Sendable {
 
     /// Queues a job scored with `version` (resolved by the caller from what was asked);
     /// `idField` is the version's schema id field, the default id column.
-    public func submit(_ s: Submission, version: String, idField: String?, actor: String, now: Date = Date()) async throws(KeelError) -> JobStatus {
+    public func submit(_ s: Submission, version: String, idField: String?, actor: Principal, now: Date = Date()) async throws(KeelError) -> JobStatus {
         guard s.chunkRows >= 1, s.chunkRows <= JobSpec.maxChunkRows else {
             throw KeelError.invalidInput("chunk_rows must be between 1 and \(JobSpec.maxChunkRows), got \(s.chunkRows)")
         }
@@ -85,8 +86,8 @@ public final class JobQueue: Sendable {
         let text = try spec.encoded()
         let id = try await store.write { tx throws(KeelError) in
             let id = try await tx.createJob(BatchJobRecord(
-                model: s.model, version: version, priority: s.priority.rank, spec: text, createdBy: actor, createdAt: now, updatedAt: now))
-            try await tx.appendAudit(AuditEventRecord(actor: actor, action: "job.submit", target: "job/\(id)", after: text, at: now))
+                model: s.model, version: version, priority: s.priority.rank, spec: text, createdBy: actor.name, createdAt: now, updatedAt: now))
+            try await tx.appendAudit(AuditEventRecord(by: actor, action: "job.submit", target: "job/\(id)", after: text, at: now))
             return id
         }
         return try await status(id)
@@ -122,21 +123,21 @@ public final class JobQueue: Sendable {
     }
 
     /// Stops a queued or running job; its committed chunks stay (a retry carries on).
-    public func cancel(_ id: Int64, actor: String, now: Date = Date()) async throws(KeelError) -> JobStatus {
+    public func cancel(_ id: Int64, actor: Principal, now: Date = Date()) async throws(KeelError) -> JobStatus {
         try await store.write { tx throws(KeelError) in
             guard var job = try await tx.lockJob(id: id) else { throw KeelError.notFound("no job \(id)") }
             guard job.state == JobState.queued.rawValue || job.state == JobState.running.rawValue else {
                 throw KeelError(.conflict, "job \(id) is \(job.state); only a queued or running job can be cancelled")
             }
-            try await Self.end(&job, .cancelled, reason: "cancelled by \(actor)", now: now, tx)
-            try await tx.appendAudit(AuditEventRecord(actor: actor, action: "job.cancel", target: "job/\(id)", at: now))
+            try await Self.end(&job, .cancelled, reason: "cancelled by \(actor.name)", now: now, tx)
+            try await tx.appendAudit(AuditEventRecord(by: actor, action: "job.cancel", target: "job/\(id)", at: now))
         }
         return try await status(id)
     }
 
     /// Queues a failed or cancelled job again from where it stopped: committed chunks are
     /// kept, the rest are scored. `maxErrorRate` replaces the job's limit when given.
-    public func retry(_ id: Int64, actor: String, maxErrorRate: Double? = nil, now: Date = Date()) async throws(KeelError) -> JobStatus {
+    public func retry(_ id: Int64, actor: Principal, maxErrorRate: Double? = nil, now: Date = Date()) async throws(KeelError) -> JobStatus {
         if let m = maxErrorRate, !(m.isFinite && m >= 0 && m <= 1) { throw KeelError.invalidInput("max_error_rate must be between 0 and 1") }
         try await store.write { tx throws(KeelError) in
             guard var job = try await tx.lockJob(id: id) else { throw KeelError.notFound("no job \(id)") }
@@ -164,7 +165,7 @@ public final class JobQueue: Sendable {
             job.updatedAt = now
             try await tx.saveJob(job)
             try await tx.releaseChunks(jobID: id)
-            try await tx.appendAudit(AuditEventRecord(actor: actor, action: "job.retry", target: "job/\(id)", at: now))
+            try await tx.appendAudit(AuditEventRecord(by: actor, action: "job.retry", target: "job/\(id)", at: now))
         }
         return try await status(id)
     }

@@ -46,7 +46,7 @@ public struct APIKeys: Sendable {
     static func store(_ issued: IssuedKey, in tx: any StoreTransaction, by actor: Principal) async throws(KeelError) {
         try await tx.createKey(issued.record)
         try await tx.appendAudit(AuditEventRecord(
-            actor: actor.actor, action: "key.create", target: "keys/\(issued.record.id)", after: "\(issued.record.name) role=\(issued.record.role)"))
+            by: actor, action: "key.create", target: "keys/\(issued.record.id)", after: "\(issued.record.name) role=\(issued.record.role)"))
     }
 
     /// The caller a secret belongs to, or 401 for a missing, unknown or revoked key.
@@ -61,7 +61,7 @@ public struct APIKeys: Sendable {
     }
 
     public func revoke(id: String, by actor: Principal) async throws(KeelError) {
-        try await store.revokeKey(id: id, audit: AuditEventRecord(actor: actor.actor, action: "key.revoke", target: "keys/\(id)"))
+        try await store.revokeKey(id: id, audit: AuditEventRecord(by: actor, action: "key.revoke", target: "keys/\(id)"))
     }
 
     public func list() async throws(KeelError) -> [APIKeyRecord] {

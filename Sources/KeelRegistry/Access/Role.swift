@@ -28,11 +28,17 @@ public struct Principal: Sendable, Equatable {
     public var keyID: String
     public var name: String
     public var role: Role
+    /// Where the request came from (the client address after trusted proxies), for the audit.
+    public var address: String?
+    /// The request's id, for the audit.
+    public var requestID: String?
 
-    public init(keyID: String, name: String, role: Role) {
+    public init(keyID: String, name: String, role: Role, address: String? = nil, requestID: String? = nil) {
         self.keyID = keyID
         self.name = name
         self.role = role
+        self.address = address
+        self.requestID = requestID
     }
 
     /// How the audit log names the caller.

@@ -37,7 +37,7 @@ extension Registry {
             try await tx.appendRolloutEvent(RolloutEventRecord(
                 rolloutID: r.id, at: now, kind: "started", message: "experiment on \(plan.design.metric) (\(plan.design.goal.rawValue)): \(arms)", details: nil))
             try await tx.appendAudit(AuditEventRecord(
-                actor: actor.actor, action: "experiment.start", target: plan.model, before: "production v\(stable)", after: "experiment \(r.id): \(arms)"))
+                by: actor, action: "experiment.start", target: plan.model, before: "production v\(stable)", after: "experiment \(r.id): \(arms)"))
             return r
         }
     }
@@ -84,7 +84,7 @@ extension Registry {
                 at: now, model: model, version: String(promote ?? r.stable), kind: "experiment", severity: "info",
                 message: "experiment \(r.id) \(kind): \(message)", details: result))
             try await tx.appendAudit(AuditEventRecord(
-                actor: actor.actor, action: "experiment.\(kind == "promoted" ? "promote" : "stop")", target: model, before: "experiment \(r.id) running",
+                by: actor, action: "experiment.\(kind == "promoted" ? "promote" : "stop")", target: model, before: "experiment \(r.id) running",
                 after: message))
             return r
         }

@@ -44,7 +44,7 @@ extension Registry {
                 message: "\(plan.strategy.rawValue) of v\(plan.version) against v\(stable): steps \(plan.steps.map(RolloutCheck.format).joined(separator: ", ")) % every \(RolloutCheck.format(plan.interval)) s",
                 details: nil))
             try await tx.appendAudit(AuditEventRecord(
-                actor: actor.actor, action: "rollout.start", target: "\(plan.model)/\(plan.version)",
+                by: actor, action: "rollout.start", target: "\(plan.model)/\(plan.version)",
                 before: "production v\(stable)", after: "rollout \(r.id) \(plan.strategy.rawValue) \(RolloutCheck.format(r.weight)) %").describing(move))
             return r
         }
@@ -125,7 +125,7 @@ extension Registry {
             let after = "\(r.state.rawValue) \(RolloutCheck.format(r.weight)) %"
             if before != after || r.state != .running {
                 try await tx.appendAudit(AuditEventRecord(
-                    actor: actor.actor, action: "rollout.\(events.last?.kind ?? "change")", target: "\(model)/\(r.candidate)", before: before,
+                    by: actor, action: "rollout.\(events.last?.kind ?? "change")", target: "\(model)/\(r.candidate)", before: before,
                     after: after + (r.reason.map { ": \($0)" } ?? "")))
             }
             return r

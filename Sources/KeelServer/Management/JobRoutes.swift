@@ -34,7 +34,7 @@ struct JobRoutes {
             if submission.inputKind == .records, served.config.featureSchema == nil {
                 throw KeelError.invalidInput("model '\(submission.model)' version \(served.version) has no feature schema, so it cannot score raw records; submit with \"input_kind\": \"encoded\"")
             }
-            let status = try await queue.submit(submission, version: served.version, idField: served.config.idField, actor: who.name)
+            let status = try await queue.submit(submission, version: served.version, idField: served.config.idField, actor: who)
             return JSONResponse.value(status.json, status: .created)
         }
         routes.get("/api/v1/jobs", .viewer, "Batch jobs, newest first", doc: .json(.ref("JobList"), parameters: [
@@ -65,7 +65,7 @@ struct JobRoutes {
         routes.post("/api/v1/jobs/{job}/cancel", .deployer, "Cancel a queued or running job", doc: .json(
             .ref("Job"), "Committed chunks are kept; a retry carries on from them.", parameters: [Self.jobParameter], errors: [.notFound, .conflict])) { _, context in
             let who = try context.caller()
-            return JSONResponse.value(try await queue.cancel(try Self.jobID(context), actor: who.name).json)
+            return JSONResponse.value(try await queue.cancel(try Self.jobID(context), actor: who).json)
         }
         routes.post("/api/v1/jobs/{job}/retry", .deployer, "Retry a failed or cancelled job from where it stopped", doc: .json(
             .ref("Job"), "Chunks already committed are not scored again. `max_error_rate` replaces the job's limit.", parameters: [Self.jobParameter],
@@ -77,7 +77,7 @@ struct JobRoutes {
                 throw KeelError.invalidInput("unknown field '\(unknown)'; a retry takes max_error_rate")
             }
             let rate = try RolloutRoutes.number(body, "max_error_rate")
-            return JSONResponse.value(try await queue.retry(try Self.jobID(context), actor: who.name, maxErrorRate: rate).json)
+            return JSONResponse.value(try await queue.retry(try Self.jobID(context), actor: who, maxErrorRate: rate).json)
         }
         routes.get("/api/v1/jobs/{job}/output", .viewer, "Download a done job's output", doc: RouteDoc(
             "The output file as written (gzip-compressed when its name ends in .gz).", parameters: [Self.jobParameter],

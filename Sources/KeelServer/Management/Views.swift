@@ -68,6 +68,7 @@ enum Views {
         .object([
             "id": .number(Double(e.id)), "actor": .string(e.actor), "action": .string(e.action), "target": .string(e.target),
             "before": optional(e.before), "after": optional(e.after), "at": time(e.at),
+            "address": optional(e.address), "request_id": optional(e.requestID),
         ])
     }
 

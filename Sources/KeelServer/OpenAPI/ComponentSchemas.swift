@@ -172,8 +172,8 @@ enum ComponentSchemas {
         "Caller": .object(["id": .string, "name": .string, "role": .string(oneOf: Role.allCases.map(\.rawValue))], required: ["id", "name", "role"]),
         "AuditEvent": .object([
             "id": .integer, "actor": .string, "action": .string, "target": .string, "before": S.string.orNull, "after": S.string.orNull,
-            "at": .dateTime,
-        ], required: ["id", "actor", "action", "target", "before", "after", "at"]),
+            "at": .dateTime, "address": S.string.orNull, "request_id": S.string.orNull,
+        ], required: ["id", "actor", "action", "target", "before", "after", "at", "address", "request_id"]),
         "AuditLog": .object(["events": .array(.ref("AuditEvent"))], required: ["events"]),
     ]
 

@@ -154,8 +154,13 @@ public struct AuditEventRecord: Sendable, Equatable, Codable {
     public var before: String?
     public var after: String?
     public var at: Date
+    /// The client address of the request that made the change (nil for the server's own work).
+    public var address: String?
+    /// The request id of that request, as in the access log and the `X-Request-ID` header.
+    public var requestID: String?
 
-    public init(id: Int64 = 0, actor: String, action: String, target: String, before: String? = nil, after: String? = nil, at: Date = Date()) {
+    public init(id: Int64 = 0, actor: String, action: String, target: String, before: String? = nil, after: String? = nil, at: Date = Date(),
+                address: String? = nil, requestID: String? = nil) {
         self.id = id
         self.actor = actor
         self.action = action
@@ -163,5 +168,7 @@ public struct AuditEventRecord: Sendable, Equatable, Codable {
         self.before = before
         self.after = after
         self.at = at
+        self.address = address
+        self.requestID = requestID
     }
 }

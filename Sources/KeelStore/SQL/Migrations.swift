@@ -336,5 +336,10 @@ public enum Migrations {
             """,
             "CREATE INDEX batch_chunks_state ON batch_chunks (state, job_id, idx)",
         ]),
+        // Who did it from where: the client address and request id of each audited change.
+        Migration(name: "010_audit_origin", statements: [
+            "ALTER TABLE audit_events ADD COLUMN address TEXT",
+            "ALTER TABLE audit_events ADD COLUMN request_id TEXT",
+        ]),
     ]
 }

@@ -58,6 +58,7 @@ enum RowDecoding {
     static func audit(_ r: SQLRow) -> AuditEventRecord {
         AuditEventRecord(
             id: r["id"]?.int ?? 0, actor: r.string("actor"), action: r.string("action"), target: r.string("target"),
-            before: r.optionalString("before_value"), after: r.optionalString("after_value"), at: r.date("at"))
+            before: r.optionalString("before_value"), after: r.optionalString("after_value"), at: r.date("at"),
+            address: r.optionalString("address"), requestID: r.optionalString("request_id"))
     }
 }

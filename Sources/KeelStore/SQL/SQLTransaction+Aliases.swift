@@ -79,7 +79,8 @@ extension SQLTransaction {
 
     func appendAudit(_ e: AuditEventRecord) async throws(KeelError) {
         try await execute(
-            "INSERT INTO audit_events (actor, action, target, before_value, after_value, at) VALUES (?, ?, ?, ?, ?, ?)",
-            [.text(e.actor), .text(e.action), .text(e.target), .optional(e.before), .optional(e.after), .date(e.at)])
+            "INSERT INTO audit_events (actor, action, target, before_value, after_value, at, address, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [.text(e.actor), .text(e.action), .text(e.target), .optional(e.before), .optional(e.after), .date(e.at),
+             .optional(e.address), .optional(e.requestID)])
     }
 }

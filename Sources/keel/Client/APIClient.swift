@@ -7,11 +7,14 @@ import NIOHTTP1
 
 /// Options every client command shares: where the server is, and JSON output.
 struct ClientOptions: ParsableArguments {
-    @Option(help: "Keel server URL (default $KEEL_SERVER or http://127.0.0.1:8080). The API key comes from $KEEL_API_KEY.")
+    @Option(help: "Keel server URL (default $KEEL_SERVER or http://127.0.0.1:8080). The API key comes from $KEEL_API_KEY, a JWT from $KEEL_TOKEN.")
     var server: String?
 
     @Option(name: .customLong("api-key"), help: "API key (default $KEEL_API_KEY; prefer the environment: command lines are visible to other users).")
     var apiKey: String?
+
+    @Option(help: "A JWT bearer token from your identity provider, instead of an API key (default $KEEL_TOKEN; prefer the environment).")
+    var token: String?
 
     @Flag(help: "Print the server's JSON instead of a table.")
     var json = false
@@ -19,7 +22,12 @@ struct ClientOptions: ParsableArguments {
     func client() -> APIClient {
         let env = ProcessInfo.processInfo.environment
         let base = server ?? env["KEEL_SERVER"] ?? "http://127.0.0.1:8080"
-        return APIClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base, key: apiKey ?? env["KEEL_API_KEY"])
+        return APIClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base, key: Self.bearer(token: token, apiKey: apiKey, env: env))
+    }
+
+    /// The bearer to send: a flag before the environment, and a token before a key at the same level.
+    static func bearer(token: String?, apiKey: String?, env: [String: String]) -> String? {
+        [token, apiKey, env["KEEL_TOKEN"], env["KEEL_API_KEY"]].lazy.compactMap { $0 }.first { !$0.isEmpty }
     }
 }
 

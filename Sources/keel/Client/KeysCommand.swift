@@ -61,8 +61,9 @@ struct AuditCommand: AsyncParsableCommand {
             let query = "?limit=\(limit)" + (target.map { "&target=\(urlPath($0))" } ?? "")
             let (v, raw) = try await options.client().json(.GET, "/audit\(query)")
             if options.json { return printJSON(raw) }
-            print(Table.render(["AT", "ACTOR", "ACTION", "TARGET", "BEFORE", "AFTER"], (v["events"]?.arrayValue ?? []).map {
-                [Table.text($0["at"]), Table.text($0["actor"]), Table.text($0["action"]), Table.text($0["target"]), Table.text($0["before"]), Table.text($0["after"])]
+            print(Table.render(["AT", "ACTOR", "FROM", "ACTION", "TARGET", "BEFORE", "AFTER"], (v["events"]?.arrayValue ?? []).map {
+                [Table.text($0["at"]), Table.text($0["actor"]), Table.text($0["address"]), Table.text($0["action"]), Table.text($0["target"]),
+                 Table.text($0["before"]), Table.text($0["after"])]
             }))
         }
     }
