@@ -8,7 +8,9 @@ import KeelStore
 public struct Registry: Sendable {
     public let store: any Store
     public let artifacts: ArtifactStore
-    public var keys: APIKeys { APIKeys(store: store) }
+    /// The secret API keys are hashed with.
+    public let keySecret: ServerSecret
+    public var keys: APIKeys { APIKeys(store: store, secret: keySecret) }
 
     /// The alias whose moves are gated.
     public static let production = "production"
@@ -17,9 +19,12 @@ public struct Registry: Sendable {
     /// `experiment-<arm>` names each arm's version while an experiment runs.
     public static let experimentAliasPrefix = "experiment-"
 
-    public init(store: any Store, artifacts: ArtifactStore) {
+    /// `keySecret` defaults to one held in memory: keys then last as long as the process.
+    /// A server passes the one from `ServerSecret.load`.
+    public init(store: any Store, artifacts: ArtifactStore, keySecret: ServerSecret = .ephemeral()) {
         self.store = store
         self.artifacts = artifacts
+        self.keySecret = keySecret
     }
 
     /// Model and alias names follow the one rule for names clients put in URLs.

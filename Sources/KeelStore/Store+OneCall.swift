@@ -42,8 +42,8 @@ extension Store {
         try await read { db throws(KeelError) in try await db.gates(model: model) }
     }
 
-    public func key(sha256: String) async throws(KeelError) -> APIKeyRecord? {
-        try await read { db throws(KeelError) in try await db.key(sha256: sha256) }
+    public func key(hash: String) async throws(KeelError) -> APIKeyRecord? {
+        try await read { db throws(KeelError) in try await db.key(hash: hash) }
     }
 
     public func keys() async throws(KeelError) -> [APIKeyRecord] {

@@ -25,7 +25,7 @@ public protocol StoreSnapshot: MonitoringSnapshot, RolloutSnapshot, JobSnapshot 
     func gates(model: String) async throws(KeelError) -> [GateRecord]
 
     // API keys
-    func key(sha256: String) async throws(KeelError) -> APIKeyRecord?
+    func key(hash: String) async throws(KeelError) -> APIKeyRecord?
     func keys() async throws(KeelError) -> [APIKeyRecord]
 
     // Audit

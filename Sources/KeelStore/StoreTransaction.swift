@@ -54,6 +54,9 @@ public protocol StoreTransaction: StoreSnapshot, MonitoringTransaction, RolloutT
 
     // API keys
     func createKey(_ key: APIKeyRecord) async throws(KeelError)
+    /// Replaces a key's stored hash `old` by `new` (a legacy hash upgraded on first use);
+    /// nothing when the key's hash is no longer `old`.
+    func rehashKey(id: String, from old: String, to new: String) async throws(KeelError)
     /// 404 when unknown or already revoked.
     func revokeKey(id: String) async throws(KeelError)
 

@@ -82,11 +82,17 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             store = try await SQLiteStore(dataDirectory: settings.dataDirectory)
         }
-        let registry = Registry(store: store, artifacts: ArtifactStore(dataDirectory: settings.dataDirectory))
-        let environmentKey = ProcessInfo.processInfo.environment["KEEL_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        let environment = ProcessInfo.processInfo.environment
+        let keySecret = try ServerSecret.load(
+            environment: environment["KEEL_SECRET"], dataDirectory: settings.dataDirectory, shared: settings.databaseURL != nil)
+        logger.info("API keys are hashed with the server secret", metadata: ["from": "\(keySecret.source)"])
+        let registry = Registry(store: store, artifacts: ArtifactStore(dataDirectory: settings.dataDirectory), keySecret: keySecret)
+        let environmentKey = environment["KEEL_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         if let secret = try await registry.keys.bootstrapAdmin(environmentKey: environmentKey) {
-            // Shown once: only its hash is stored.
-            FileHandle.standardOutput.write(Data("Created the first admin API key (shown only this once; store it safely):\n  \(secret)\n".utf8))
+            // Only its hash is stored; the secret goes to a file only the owner can read, not to
+            // the log, which collectors keep.
+            let file = try AdminKeyFile.write(secret, dataDirectory: settings.dataDirectory)
+            logger.notice("created the first admin API key; read it from the file, then delete the file", metadata: ["file": "\(file.path)"])
         }
         let follower = RegistryFollower(registry: registry, manager: manager, grace: settings.blueGreenGrace, logger: logger)
         let monitoring = MonitoringRuntime(registry: registry, manager: manager, configuration: settings, logger: logger)
@@ -163,5 +169,25 @@ enum Settings {
         } catch {
             throw ValidationError(error.message)
         }
+    }
+}
+
+/// Where the first-start admin key is handed over: `<data folder>/admin-key`, mode 0600.
+enum AdminKeyFile {
+    static let fileName = "admin-key"
+
+    static func write(_ secret: String, dataDirectory: URL) throws(KeelError) -> URL {
+        do {
+            try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw KeelError(.unavailable, "cannot create the data folder \(dataDirectory.path): \(error.localizedDescription)")
+        }
+        let url = dataDirectory.appendingPathComponent(fileName)
+        // A file left from an earlier store holds a key that no longer exists: replace it.
+        try? FileManager.default.removeItem(at: url)
+        guard try OwnerOnlyFile.create(url, contents: secret + "\n") else {
+            throw KeelError(.unavailable, "\(url.path) appeared while the admin key was being written")
+        }
+        return url
     }
 }

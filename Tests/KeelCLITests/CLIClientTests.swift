@@ -55,6 +55,9 @@ import Testing
             try await Self.run(["models", "list", "--json"] + common)
             try await Self.run(["models", "compare", "churn"] + common)
             try await Self.run(["keys", "create", "--role", "viewer", "--name", "dash"] + common)
+            try await Self.run(["keys", "create", "--role", "predictor", "--name", "churn-app", "--models", "churn", "--expires", "30d"] + common)
+            await #expect(throws: (any Error).self) { try await Self.run(["keys", "create", "--role", "viewer", "--expires", "soon"] + common) }
+            try await Self.run(["keys", "list"] + common)
             try await Self.run(["audit", "--target", "churn"] + common)
             // A missing key is refused.
             await #expect(throws: (any Error).self) {
@@ -68,7 +71,36 @@ import Testing
         #expect(try await registry.aliases("churn").map(\.alias) == ["production", "staging"])
         #expect(version.status == .production)
         #expect(try await registry.keys.list().map(\.name).contains("dash"))
+        let churnApp = try #require(try await registry.keys.list().first { $0.name == "churn-app" })
+        #expect(churnApp.models == ["churn"])
+        let lifetime = try #require(churnApp.expiresAt).timeIntervalSince(churnApp.createdAt)
+        #expect(abs(lifetime - 30 * 86_400) < 60)
         #expect(try await registry.audit(target: "churn").contains { $0.action == "gate.override" })
+    }
+
+    @Test func keyLifetimesAndBearersAreParsed() {
+        #expect(KeysCommand.Create.seconds("30d") == 30 * 86_400)
+        #expect(KeysCommand.Create.seconds("12h") == 43_200)
+        #expect(KeysCommand.Create.seconds("90m") == 5_400)
+        #expect(KeysCommand.Create.seconds("3600") == 3_600)
+        for bad in ["", "d", "0d", "-1d", "1.5d", "1w", "99999999999d", "٣d", "4000d"] {
+            #expect(KeysCommand.Create.seconds(bad) == nil, "\(bad)")
+        }
+        #expect(ClientOptions.bearer(token: nil, apiKey: "k", env: ["KEEL_TOKEN": "t"]) == "k")
+        #expect(ClientOptions.bearer(token: "t", apiKey: "k", env: [:]) == "t")
+        #expect(ClientOptions.bearer(token: nil, apiKey: nil, env: ["KEEL_TOKEN": "t", "KEEL_API_KEY": "k"]) == "t")
+        #expect(ClientOptions.bearer(token: nil, apiKey: nil, env: ["KEEL_API_KEY": "k"]) == "k")
+        #expect(ClientOptions.bearer(token: nil, apiKey: nil, env: [:]) == nil)
+    }
+
+    @Test func theFirstAdminKeyGoesToAnOwnerOnlyFile() throws {
+        let folder = TestStores.temporaryDirectory()
+        let url = try AdminKeyFile.write("keel_first_admin_key", dataDirectory: folder)
+        #expect(try String(contentsOf: url, encoding: .utf8) == "keel_first_admin_key\n")
+        #expect(try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int == 0o600)
+        // A file left from an earlier store is replaced.
+        _ = try AdminKeyFile.write("keel_second_admin_key", dataDirectory: folder)
+        #expect(try String(contentsOf: url, encoding: .utf8) == "keel_second_admin_key\n")
     }
 
     @Test func tablesPadColumns() {

@@ -145,11 +145,76 @@ import Testing
         #expect(try await registry.keys.authenticate(secret).role == .admin)
         #expect(try await registry.keys.bootstrapAdmin(environmentKey: nil) == nil)
         #expect(try await registry.keys.list().count == 1)
-        #expect(try await registry.keys.list().first?.keySHA256 == APIKeys.hash(secret))
+        #expect(try await registry.keys.list().first?.keyHash == registry.keySecret.hash(secret))
 
         let other = try await TestRegistry.make(kind)
         #expect(try await other.keys.bootstrapAdmin(environmentKey: "env-admin-key-0123456789") == nil)
         #expect(try await other.keys.authenticate("env-admin-key-0123456789").role == .admin)
         await #expect(throws: KeelError.self) { _ = try await other.keys.authenticate("wrong-key-0123456789") }
+    }
+
+    @Test(arguments: StoreKind.enabled)
+    func keysAreStoredAsKeyedHashesExpireAndAreLimitedToModels(kind: StoreKind) async throws {
+        let store = try await TestStores.make(kind)
+        let folder = TestStores.temporaryDirectory()
+        let secret = try ServerSecret("one-server-secret-shared-by-every-replica-0123", source: "test")
+        let registry = Registry(store: store, artifacts: ArtifactStore(dataDirectory: folder), keySecret: secret)
+        let issued = try await registry.keys.create(name: "app", role: .predictor, limits: KeyLimits(models: ["fraud", "churn", "churn"]), by: alice)
+        // Stored: the HMAC under the server secret, never the bare SHA-256.
+        #expect(issued.record.keyHash.hasPrefix("hmac-sha256:"))
+        #expect(issued.record.keyHash != APIKeys.legacyHash(issued.secret))
+        #expect(issued.record.models == ["churn", "fraud"])
+        let caller = try await registry.keys.authenticate(issued.secret)
+        #expect(caller.models == ["churn", "fraud"])
+        // Another replica with the same secret accepts the key; one with another secret does not.
+        let twin = Registry(store: store, artifacts: ArtifactStore(dataDirectory: folder), keySecret: try ServerSecret("one-server-secret-shared-by-every-replica-0123", source: "twin"))
+        #expect(try await twin.keys.authenticate(issued.secret).keyID == issued.record.id)
+        let stranger = Registry(store: store, artifacts: ArtifactStore(dataDirectory: folder), keySecret: .ephemeral())
+        await #expect(throws: KeelError.self) { _ = try await stranger.keys.authenticate(issued.secret) }
+
+        // Expiry: refused once past, with a message that says so.
+        let now = Date()
+        let short = try await registry.keys.create(name: "short", role: .viewer, limits: KeyLimits(expiresAt: now.addingTimeInterval(60)), by: alice, now: now)
+        #expect(try await registry.keys.authenticate(short.secret, now: now.addingTimeInterval(59)).role == .viewer)
+        do {
+            _ = try await registry.keys.authenticate(short.secret, now: now.addingTimeInterval(61))
+            Issue.record("an expired key was accepted")
+        } catch {
+            #expect(error.code == .unauthorized)
+            #expect(error.message.contains("expired"))
+        }
+        // Bounds: past expiry, over 10 years, empty or bad model lists.
+        for limits in [KeyLimits(expiresAt: now.addingTimeInterval(-1)), KeyLimits(expiresAt: now.addingTimeInterval(11 * 366 * 86_400)),
+                       KeyLimits(models: []), KeyLimits(models: ["../etc"]), KeyLimits(models: (0...100).map { "m\($0)" })] {
+            await #expect(throws: KeelError.self) { _ = try await registry.keys.create(name: "bad", role: .viewer, limits: limits, by: alice, now: now) }
+        }
+
+        // A key from before keyed hashes (bare SHA-256) still works and is rehashed on first use.
+        let legacySecret = "keel_legacy_0123456789abcdef0123456789abcdef"
+        try await store.createKey(
+            APIKeyRecord(id: "key_legacy", name: "old", role: "viewer", keyHash: APIKeys.legacyHash(legacySecret), createdBy: "test"),
+            audit: AuditEventRecord(actor: "test", action: "key.create", target: "keys/key_legacy"))
+        #expect(try await registry.keys.authenticate(legacySecret).keyID == "key_legacy")
+        #expect(try await store.key(hash: APIKeys.legacyHash(legacySecret)) == nil)
+        #expect(try await store.key(hash: secret.hash(legacySecret))?.id == "key_legacy")
+        #expect(try await registry.keys.authenticate(legacySecret).keyID == "key_legacy")
+        await store.close()
+    }
+
+    @Test func theServerSecretComesFromTheEnvironmentOrAnOwnerOnlyFile() throws {
+        let folder = TestStores.temporaryDirectory()
+        // Shared store without KEEL_SECRET: refused (each replica would make its own).
+        #expect(throws: KeelError.self) { _ = try ServerSecret.load(environment: nil, dataDirectory: folder, shared: true) }
+        #expect(throws: KeelError.self) { _ = try ServerSecret.load(environment: "too-short", dataDirectory: folder, shared: true) }
+        let fromEnvironment = try ServerSecret.load(environment: "an-environment-secret-long-enough-0123456789", dataDirectory: folder, shared: true)
+        #expect(fromEnvironment.source == "KEEL_SECRET")
+        // One node: generated once into the data folder, mode 0600, and the same on the next start.
+        let first = try ServerSecret.load(environment: nil, dataDirectory: folder, shared: false)
+        let second = try ServerSecret.load(environment: nil, dataDirectory: folder, shared: false)
+        #expect(first.hash("k") == second.hash("k"))
+        let path = folder.appendingPathComponent(ServerSecret.fileName).path
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try OwnerOnlyFile.create(folder.appendingPathComponent(ServerSecret.fileName), contents: "x") == false)
     }
 }

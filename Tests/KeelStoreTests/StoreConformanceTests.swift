@@ -159,12 +159,17 @@ import Testing
     func keysAreFoundByHashAndRevoked(kind: StoreKind) async throws {
         let store = try await TestStores.make(kind)
         defer { Task { await store.close() } }
-        let key = APIKeyRecord(id: "k1", name: "ci", role: "deployer", keySHA256: "hash1", createdBy: "admin")
+        let key = APIKeyRecord(id: "k1", name: "ci", role: "deployer", keyHash: "hash1", createdBy: "admin", expiresAt: Date(timeIntervalSince1970: 2_000_000_000), models: ["churn", "fraud"])
         try await store.createKey(key, audit: TestStores.audit("key.create", "keys/k1"))
-        #expect(try await store.key(sha256: "hash1")?.role == "deployer")
-        #expect(try await store.key(sha256: "other") == nil)
+        #expect(try await store.key(hash: "hash1")?.role == "deployer")
+        #expect(try await store.key(hash: "hash1")?.models == ["churn", "fraud"])
+        #expect(try await store.key(hash: "hash1")?.expiresAt == Date(timeIntervalSince1970: 2_000_000_000))
+        try await store.write { tx throws(KeelError) in try await tx.rehashKey(id: "k1", from: "hash1", to: "hash2") }
+        #expect(try await store.key(hash: "hash1") == nil)
+        try await store.write { tx throws(KeelError) in try await tx.rehashKey(id: "k1", from: "hash2", to: "hash1") }
+        #expect(try await store.key(hash: "other") == nil)
         try await store.revokeKey(id: "k1", audit: TestStores.audit("key.revoke", "keys/k1"))
-        #expect(try await store.key(sha256: "hash1")?.revokedAt != nil)
+        #expect(try await store.key(hash: "hash1")?.revokedAt != nil)
         await #expect(throws: KeelError.self) { try await store.revokeKey(id: "k1", audit: TestStores.audit("key.revoke", "keys/k1")) }
         #expect(try await store.keys().count == 1)
     }

@@ -37,6 +37,7 @@ wait_http() { # url seconds
     fail "timed out waiting for $1"
 }
 export KEEL_ADMIN_KEY=kill-nine-batch-admin-key-0123456789abcdef
+export KEEL_SECRET=kill-nine-batch-server-secret-0123456789abcdef  # the same on every replica
 export KEEL_API_KEY=$KEEL_ADMIN_KEY
 ROWS=${BATCH_ROWS:-60000}
 CHUNK=${BATCH_CHUNK:-3000}

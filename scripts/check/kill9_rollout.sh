@@ -26,6 +26,7 @@ for _ in $(seq 1 100); do
 done
 [ -n "$PORT" ] || fail "no free port"
 export KEEL_ADMIN_KEY=kill-nine-admin-key-0123456789abcdef0123
+export KEEL_SECRET=kill-nine-rollout-server-secret-0123456789abcdef  # the same on every replica
 export KEEL_SERVER=http://127.0.0.1:$PORT KEEL_API_KEY=$KEEL_ADMIN_KEY
 mkdir -p "$TMP/repo"
 

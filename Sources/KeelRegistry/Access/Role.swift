@@ -32,11 +32,14 @@ public struct Principal: Sendable, Equatable {
     public var address: String?
     /// The request's id, for the audit.
     public var requestID: String?
+    /// The models this caller may touch (nil: all of them).
+    public var models: Set<String>?
 
-    public init(keyID: String, name: String, role: Role, address: String? = nil, requestID: String? = nil) {
+    public init(keyID: String, name: String, role: Role, address: String? = nil, requestID: String? = nil, models: Set<String>? = nil) {
         self.keyID = keyID
         self.name = name
         self.role = role
+        self.models = models
         self.address = address
         self.requestID = requestID
     }

@@ -72,7 +72,23 @@ public final class AccessGuard: Sendable {
             refuse("forbidden", request, context, key: principal.keyID)
             throw KeelError(.forbidden, "\(principal.keyID.hasPrefix("jwt:") ? "token of" : "API key") '\(principal.name)' has role '\(principal.role.rawValue)'; \(request.method.rawValue) \(context.endpointPath ?? request.uri.path) needs '\(role.rawValue)' or higher")
         }
+        try Self.checkModels(principal, request, context)
         return principal
+    }
+
+    /// A key limited to some models may call only routes that name one of them in their path
+    /// (and `whoami`): everything else — lists, jobs, keys — could reach other models.
+    static func checkModels(_ principal: Principal, _ request: Request, _ context: KeelRequestContext) throws(KeelError) {
+        guard let models = principal.models else { return }
+        let route = context.endpointPath ?? request.uri.path
+        if route == "/api/v1/whoami" { return }
+        let allowed = models.sorted().joined(separator: ", ")
+        guard let model = context.parameters.get("model") else {
+            throw KeelError(.forbidden, "API key '\(principal.name)' is limited to the models \(allowed); \(request.method.rawValue) \(route) is not about one model")
+        }
+        guard models.contains(model) else {
+            throw KeelError(.forbidden, "API key '\(principal.name)' is limited to the models \(allowed), not '\(model.prefix(128))'")
+        }
     }
 
     private func refuse(_ reason: String, _ request: Request, _ context: KeelRequestContext, key: String? = nil) {

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import KeelCore
 import KeelRegistry
@@ -27,7 +28,14 @@ struct AccessRoutes {
             guard let role = Role(rawValue: roleName) else {
                 throw KeelError.invalidInput("role '\(roleName)' is not one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let issued = try await registry.keys.create(name: try body.string("name") ?? roleName, role: role, by: who)
+            var limits = KeyLimits(models: try body.stringList("models", limit: KeyLimits.maxModels))
+            if let seconds = try body.int("expires_in_s") {
+                guard seconds >= 1, Double(seconds) <= KeyLimits.maxLifetime else {
+                    throw KeelError.invalidInput("'expires_in_s' must be 1 to \(Int(KeyLimits.maxLifetime)) seconds")
+                }
+                limits.expiresAt = Date().addingTimeInterval(Double(seconds))
+            }
+            let issued = try await registry.keys.create(name: try body.string("name") ?? roleName, role: role, limits: limits, by: who)
             guard case .object(var o) = Views.key(issued.record) else { return JSONResponse.value(.null) }
             o["key"] = .string(issued.secret)
             return JSONResponse.value(.object(o), status: .created)

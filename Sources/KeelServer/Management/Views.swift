@@ -61,6 +61,7 @@ enum Views {
         .object([
             "id": .string(k.id), "name": .string(k.name), "role": .string(k.role), "created_by": .string(k.createdBy),
             "created_at": time(k.createdAt), "revoked_at": k.revokedAt.map(time) ?? .null,
+            "expires_at": k.expiresAt.map(time) ?? .null, "models": k.models.map { .array($0.map(JSONValue.string)) } ?? .null,
         ])
     }
 
@@ -116,6 +117,20 @@ struct JSONBody {
         guard let v = value[key], v != .null else { return nil }
         guard let i = v.intValue else { throw KeelError.invalidInput("'\(key)' must be an integer") }
         return i
+    }
+
+    /// A list of strings (at most `limit` of them).
+    func stringList(_ key: String, limit: Int) throws(KeelError) -> [String]? {
+        guard let v = value[key], v != .null else { return nil }
+        guard let items = v.arrayValue, items.count <= limit else {
+            throw KeelError.invalidInput("'\(key)' must be a list of at most \(limit) strings")
+        }
+        var out: [String] = []
+        for item in items {
+            guard let s = item.stringValue else { throw KeelError.invalidInput("'\(key)' must be a list of strings") }
+            out.append(s)
+        }
+        return out
     }
 
     func bool(_ key: String) throws(KeelError) -> Bool {

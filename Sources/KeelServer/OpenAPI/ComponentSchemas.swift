@@ -158,15 +158,17 @@ enum ComponentSchemas {
 
     static let key: [String: S] = [
         "id": .string, "name": .string, "role": .string(oneOf: Role.allCases.map(\.rawValue)), "created_by": .string,
-        "created_at": .dateTime, "revoked_at": S.dateTime.orNull,
+        "created_at": .dateTime, "revoked_at": S.dateTime.orNull, "expires_at": S.dateTime.orNull, "models": S.array(.string).orNull,
     ]
 
     static let access: [String: S] = [
-        "Key": .object(key, required: ["id", "name", "role", "created_by", "created_at", "revoked_at"]),
+        "Key": .object(key, required: ["id", "name", "role", "created_by", "created_at", "revoked_at", "expires_at", "models"]),
         "IssuedKey": .object(key.merging(["key": S.string.described("The secret, shown only in this answer")]) { a, _ in a },
-            required: ["id", "name", "role", "created_by", "created_at", "revoked_at", "key"]),
+            required: ["id", "name", "role", "created_by", "created_at", "revoked_at", "expires_at", "models", "key"]),
         "KeyList": .object(["keys": .array(.ref("Key"))], required: ["keys"]),
-        "KeyRequest": .object(["role": .string(oneOf: Role.allCases.map(\.rawValue)), "name": S.string.orNull.described("Defaults to the role")],
+        "KeyRequest": .object(["role": .string(oneOf: Role.allCases.map(\.rawValue)), "name": S.string.orNull.described("Defaults to the role"),
+            "expires_in_s": S.integer.orNull.described("Seconds until the key stops working (1 to 10 years' worth); never when absent"),
+            "models": S.array(.string).orNull.described("The only models the key may touch; every model when absent")],
             required: ["role"]),
         "Revoked": .object(["revoked": .boolean], required: ["revoked"]),
         "Caller": .object(["id": .string, "name": .string, "role": .string(oneOf: Role.allCases.map(\.rawValue))], required: ["id", "name", "role"]),

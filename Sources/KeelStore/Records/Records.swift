@@ -129,19 +129,28 @@ public struct APIKeyRecord: Sendable, Equatable, Codable {
     public var id: String
     public var name: String
     public var role: String
-    public var keySHA256: String
+    /// The secret's hash: `hmac-sha256:<hex>` keyed with the server secret, or (keys created
+    /// before keyed hashes) a bare SHA-256 hex, rehashed the first time the key is used.
+    public var keyHash: String
     public var createdBy: String
     public var createdAt: Date
     public var revokedAt: Date?
+    /// After this the key is refused (nil: never expires).
+    public var expiresAt: Date?
+    /// The models the key may touch (nil: every model).
+    public var models: [String]?
 
-    public init(id: String, name: String, role: String, keySHA256: String, createdBy: String, createdAt: Date = Date(), revokedAt: Date? = nil) {
+    public init(id: String, name: String, role: String, keyHash: String, createdBy: String, createdAt: Date = Date(), revokedAt: Date? = nil,
+                expiresAt: Date? = nil, models: [String]? = nil) {
         self.id = id
         self.name = name
         self.role = role
-        self.keySHA256 = keySHA256
+        self.keyHash = keyHash
         self.createdBy = createdBy
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.expiresAt = expiresAt
+        self.models = models
     }
 }
 

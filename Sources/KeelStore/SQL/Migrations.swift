@@ -341,5 +341,11 @@ public enum Migrations {
             "ALTER TABLE audit_events ADD COLUMN address TEXT",
             "ALTER TABLE audit_events ADD COLUMN request_id TEXT",
         ]),
+        // API keys that expire and keys limited to some models. (`key_sha256` keeps its name
+        // and now holds `hmac-sha256:<hex>`; see APIKeyRecord.keyHash.)
+        Migration(name: "011_key_limits", statements: [
+            "ALTER TABLE api_keys ADD COLUMN expires_at DOUBLE PRECISION",
+            "ALTER TABLE api_keys ADD COLUMN models TEXT",
+        ]),
     ]
 }

@@ -51,8 +51,10 @@ enum RowDecoding {
 
     static func key(_ r: SQLRow) -> APIKeyRecord {
         APIKeyRecord(
-            id: r.string("id"), name: r.string("name"), role: r.string("role"), keySHA256: r.string("key_sha256"),
-            createdBy: r.string("created_by"), createdAt: r.date("created_at"), revokedAt: r.optionalDate("revoked_at"))
+            id: r.string("id"), name: r.string("name"), role: r.string("role"), keyHash: r.string("key_sha256"),
+            createdBy: r.string("created_by"), createdAt: r.date("created_at"), revokedAt: r.optionalDate("revoked_at"),
+            expiresAt: r.optionalDate("expires_at"),
+            models: r.optionalString("models").map { $0.split(separator: ",").map(String.init) })
     }
 
     static func audit(_ r: SQLRow) -> AuditEventRecord {

@@ -62,11 +62,17 @@ extension SQLTransaction {
     func createKey(_ key: APIKeyRecord) async throws(KeelError) {
         let inserted = try await queryOne(
             """
-            INSERT INTO api_keys (id, name, role, key_sha256, created_by, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)
+            INSERT INTO api_keys (id, name, role, key_sha256, created_by, created_at, revoked_at, expires_at, models)
+            VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)
             ON CONFLICT DO NOTHING RETURNING id
             """,
-            [.text(key.id), .text(key.name), .text(key.role), .text(key.keySHA256), .text(key.createdBy), .date(key.createdAt)])
+            [.text(key.id), .text(key.name), .text(key.role), .text(key.keyHash), .text(key.createdBy), .date(key.createdAt),
+             key.expiresAt.map { .date($0) } ?? .null, .optional(key.models?.joined(separator: ","))])
         guard inserted != nil else { throw KeelError(.conflict, "an API key with id '\(key.id)' or the same secret already exists") }
+    }
+
+    func rehashKey(id: String, from old: String, to new: String) async throws(KeelError) {
+        try await execute("UPDATE api_keys SET key_sha256 = ? WHERE id = ? AND key_sha256 = ?", [.text(new), .text(id), .text(old)])
     }
 
     func revokeKey(id: String) async throws(KeelError) {

@@ -49,8 +49,8 @@ extension SQLTransaction {
         try await query("SELECT * FROM gates WHERE model = ? ORDER BY metric, op", [.text(model)]).map(RowDecoding.gate)
     }
 
-    func key(sha256: String) async throws(KeelError) -> APIKeyRecord? {
-        try await queryOne("SELECT * FROM api_keys WHERE key_sha256 = ?", [.text(sha256)]).map(RowDecoding.key)
+    func key(hash: String) async throws(KeelError) -> APIKeyRecord? {
+        try await queryOne("SELECT * FROM api_keys WHERE key_sha256 = ?", [.text(hash)]).map(RowDecoding.key)
     }
 
     func keys() async throws(KeelError) -> [APIKeyRecord] {
