@@ -17,7 +17,7 @@ public struct ArtifactStore: Sendable {
     }
 
     public static func sha256(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: bytes))
     }
 
     public func path(for hash: String) -> URL {

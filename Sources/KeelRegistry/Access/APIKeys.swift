@@ -42,7 +42,7 @@ public struct APIKeys: Sendable {
 
     /// The hash older versions stored: bare SHA-256 hex.
     public static func legacyHash(_ secret: String) -> String {
-        SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Array(secret.utf8)))
     }
 
     /// Creates a key; the secret is in the result and nowhere else.

@@ -65,21 +65,18 @@ public struct ServerSecret: Sendable {
 
     private static func readFile(_ url: URL) throws(KeelError) -> String? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
-              let size = attributes[.size] as? Int, size <= maximumBytes + 16,
-              let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8)
-        else { throw .invalidInput("the server secret file \(url.path) is unreadable or too large") }
+        guard let text = SmallFile.text(url.path, limit: maximumBytes + 16) else { throw .invalidInput("the server secret file \(url.path) is unreadable or too large") }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// How a key secret is stored: `hmac-sha256:<64 hex digits>`.
     public func hash(_ keySecret: String) -> String {
-        "hmac-sha256:" + HMAC<SHA256>.authenticationCode(for: Array(keySecret.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        "hmac-sha256:" + Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(keySecret.utf8), using: key))
     }
 
     static func randomHex(_ bytes: Int) -> String {
         var rng = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        return Hex.encode((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &rng) })
     }
 }
 

@@ -81,7 +81,7 @@ public final class AccessGuard: Sendable {
     static func checkModels(_ principal: Principal, _ request: Request, _ context: KeelRequestContext) throws(KeelError) {
         guard let models = principal.models else { return }
         let route = context.endpointPath ?? request.uri.path
-        if route == "/api/v1/whoami" { return }
+        if route == AccessRoutes.whoami { return }
         let allowed = models.sorted().joined(separator: ", ")
         guard let model = context.parameters.get("model") else {
             throw KeelError(.forbidden, "API key '\(principal.name)' is limited to the models \(allowed); \(request.method.rawValue) \(route) is not about one model")

@@ -9,9 +9,11 @@ struct AccessRoutes {
     let maxBodyBytes: Int
     /// Most audit events one request may ask for.
     static let maxAuditEvents = 10_000
+    /// The caller's own identity: open to every valid key, model-limited ones included.
+    static let whoami = "/api/v1/whoami"
 
     func register(on routes: KeelRoutes) {
-        routes.get("/api/v1/whoami", .viewer, "The calling key's id, name and role",
+        routes.get(Self.whoami, .viewer, "The calling key's id, name and role",
             doc: .json(.ref("Caller"))) { _, context in
             let who = try context.caller()
             return JSONResponse.value(.object(["id": .string(who.keyID), "name": .string(who.name), "role": .string(who.role.rawValue)]))

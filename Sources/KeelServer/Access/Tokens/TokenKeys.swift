@@ -39,11 +39,7 @@ enum TokenKeys {
     }
 
     static func read(_ path: String, what: String) throws(KeelError) -> String {
-        let url = URL(fileURLWithPath: path)
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let size = attributes[.size] as? Int, size <= maxFileBytes,
-              let data = try? Data(contentsOf: url), let text = String(data: data, encoding: .utf8)
-        else {
+        guard let text = SmallFile.text(path, limit: maxFileBytes) else {
             throw .invalidInput("\(what) '\(path.prefix(200))' cannot be read, or is over 1 MiB")
         }
         return text
