@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs Keel's whole test suite on a fresh Debian machine (root or not, no stdin):
 #  1. installs what the tests need if absent (PostgreSQL server, SQLite headers, GNU time),
-#  2. starts a throwaway PostgreSQL cluster on loopback in a temporary folder,
+#  2. starts a throwaway PostgreSQL cluster on loopback in a temporary folder, with TLS on (a
+#     certificate for 127.0.0.1 from a CA made here with openssl; KEEL_TEST_PG_TLS_CA names it,
+#     KEEL_TEST_PG_TLS_OTHER_CA a CA that did not sign it),
 #  3. exports KEEL_TEST_DATABASE_URL, runs `swift build --build-tests`, then `swift test` twice
 #     (engine and codec suites, then the rest), then scripts/check/kill9_rollout.sh (a real
 #     server killed with SIGKILL mid-rollout resumes it) and scripts/check/kill9_batch.sh (the
@@ -33,6 +35,7 @@ ensure_packages() {
     [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
     # GNU time measures the peak memory of model loads (LoadMemoryBoundTests).
     [ -x /usr/bin/time ] || missing+=(time)
+    command -v openssl >/dev/null || missing+=(openssl)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         as_root apt-get update -q </dev/null
@@ -47,6 +50,23 @@ free_port() {
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
     done
     log "no free port found"; return 1
+}
+
+# A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated CA, in $1.
+make_tls() {
+    local dir=$1
+    mkdir -p "$dir"
+    local ca=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2
+              -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign")
+    openssl req -x509 "${ca[@]}" -keyout "$dir/ca.key" -out "$dir/ca.crt" -subj "/CN=keel test database CA" 2>/dev/null
+    openssl req -x509 "${ca[@]}" -keyout "$dir/other-ca.key" -out "$dir/other-ca.crt" -subj "/CN=some other CA" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/server.key" -out "$dir/server.csr" \
+        -subj "/CN=127.0.0.1" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' \
+        >"$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+        -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+    chmod 600 "$dir/server.key"
 }
 
 PG_DIR=""
@@ -70,13 +90,15 @@ start_cluster() {
         chmod 700 "$PG_DIR"
         PG_USER_CMD=(runuser -u postgres --)
     fi
+    make_tls "$PG_DIR/tls"
+    if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$PG_DIR/tls"; fi
     local port
     port=$(free_port)
     log "starting PostgreSQL ($("$PG_BIN/postgres" --version)) on 127.0.0.1:$port in $PG_DIR"
     "${PG_USER_CMD[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U keel -A trust -E UTF8 --no-instructions >"$PG_DIR/initdb.log" 2>&1 \
         || { cat "$PG_DIR/initdb.log" >&2; exit 1; }
     "${PG_USER_CMD[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null \
+        -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c ssl=on -c ssl_cert_file=$PG_DIR/tls/server.crt -c ssl_key_file=$PG_DIR/tls/server.key" start >/dev/null \
         || { cat "$PG_DIR/server.log" >&2; exit 1; }
     for _ in $(seq 1 60); do
         if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port"; then break; fi
@@ -84,6 +106,7 @@ start_cluster() {
     done
     "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$port" >/dev/null || { log "PostgreSQL does not answer"; cat "$PG_DIR/server.log" >&2; exit 1; }
     export KEEL_TEST_DATABASE_URL="postgres://keel@127.0.0.1:$port/postgres"
+    export KEEL_TEST_PG_TLS_CA="$PG_DIR/tls/ca.crt" KEEL_TEST_PG_TLS_OTHER_CA="$PG_DIR/tls/other-ca.crt"
 }
 
 ensure_packages

@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdHTTP2
 import KeelCore
 import KeelRegistry
 import KeelServing
@@ -26,7 +27,8 @@ public enum KeelApplication {
         let router = Router(context: KeelRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: EdgeMiddleware(
-            origins: configuration.corsOrigins, hosts: configuration.allowedHosts, proxies: TrustedProxies(configuration.trustedProxies)))
+            origins: configuration.corsOrigins, hosts: configuration.allowedHosts, proxies: TrustedProxies(configuration.trustedProxies),
+            hsts: configuration.tls != nil))
         router.add(middleware: HTTPMetricsMiddleware(metrics: manager.metrics))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: PathGuardMiddleware())
@@ -61,12 +63,23 @@ public enum KeelApplication {
         build(manager: manager, configuration: configuration, registry: registry).router
     }
 
-    /// The HTTP/1 server settings: idle timeout and the slow-client read timeout per connection.
-    public static func server(_ configuration: ServerConfiguration) -> HTTPServerBuilder {
+    /// The server: HTTP/1.1 in the clear, or — with a certificate — TLS with HTTP/2 by ALPN
+    /// (HTTP/1.1 for clients that do not offer it). Either way each request (each HTTP/2
+    /// stream) has the read timeout and each connection the idle timeout; under TLS the
+    /// handshake must also finish within the read timeout.
+    public static func server(_ configuration: ServerConfiguration, certificate: ServerCertificate? = nil) -> HTTPServerBuilder {
         let read = TimeAmount(configuration.readTimeout)
         let idle = TimeAmount(configuration.idleTimeout)
-        return .http1(configuration: .init(
-            additionalChannelHandlers: [RequestReadTimeoutHandler(readTimeout: read, idleTimeout: idle)], idleTimeout: idle))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestReadTimeoutHandler(readTimeout: read, idleTimeout: idle)], idleTimeout: idle)
+        guard let certificate else { return .http1(configuration: http1) }
+        let http2 = HTTP2UpgradeChannel.Configuration(
+            idleTimeout: configuration.idleTimeout, gracefulCloseTimeout: .seconds(5), streamConfiguration: http1)
+        return HTTPServerBuilder { responder in
+            KeelTLSChannel(
+                inner: try HTTP2UpgradeChannel(tlsConfiguration: certificate.configuration(), configuration: http2, responder: responder),
+                handshakeTimeout: read)
+        }
     }
 
     /// Address, server name and the connection cap.
@@ -80,16 +93,17 @@ public enum KeelApplication {
     /// (the server answers liveness at once and readiness once they are warm).
     public static func application(
         manager: ModelManager, configuration: ServerConfiguration, logger: Logger, follower: RegistryFollower? = nil,
-        monitoring: MonitoringRuntime? = nil, jobs: JobsRuntime? = nil, tokens: TokenVerifier? = nil
+        monitoring: MonitoringRuntime? = nil, jobs: JobsRuntime? = nil, tokens: TokenVerifier? = nil, certificate: ServerCertificate? = nil
     ) -> some ApplicationProtocol {
         Application(
             router: build(
                 manager: manager, configuration: configuration, registry: follower?.registry, monitor: monitoring?.monitor,
                 deploymentRouter: monitoring?.router ?? DeploymentRouter(), shadow: monitoring?.shadow, jobs: jobs, tokens: tokens, logger: logger
             ).router,
-            server: server(configuration),
+            server: server(configuration, certificate: certificate),
             configuration: applicationConfiguration(configuration, logger: logger),
-            services: [ModelLoadingService(manager: manager, follower: follower)] + (monitoring?.services ?? []) + (jobs?.services ?? []),
+            services: [ModelLoadingService(manager: manager, follower: follower)] + (monitoring?.services ?? []) + (jobs?.services ?? [])
+                + (certificate.map { [CertificateReloadService(certificate: $0) as any Service] } ?? []),
             logger: logger)
     }
 }

@@ -65,6 +65,8 @@ public struct ServerConfiguration: Sendable {
     public var managementRateLimit: RateLimit?
     /// JWT bearer tokens (off unless a secret, public key or JWKS file is set).
     public var tokens = TokenSettings()
+    /// HTTPS (with HTTP/2 by ALPN) when a certificate and key are set; mutual TLS with a client CA.
+    public var tls: TLSSettings?
 
     public init() {}
 }
@@ -108,6 +110,9 @@ extension ServerConfiguration {
         public var jwtRoleClaim: String?
         public var jwtRoleMap: String?
         public var jwtLeewayS: Int?
+        public var tlsCert: String?
+        public var tlsKey: String?
+        public var tlsClientCA: String?
         public init() {}
     }
 
@@ -255,6 +260,16 @@ extension ServerConfiguration {
             s.tokens.roleMap = try TokenSettings.parseRoleMap(map)
         }
         s.tokens.leewaySeconds = try int(flags.jwtLeewayS, "KEEL_JWT_LEEWAY_S", "jwt_leeway_s", 0...600) ?? s.tokens.leewaySeconds
+        let nonEmpty = { (text: String?) in text.flatMap { $0.isEmpty ? nil : $0 } }
+        let cert = nonEmpty(string(flags.tlsCert, "KEEL_TLS_CERT", "tls_cert"))
+        let key = nonEmpty(string(flags.tlsKey, "KEEL_TLS_KEY", "tls_key"))
+        let clientCA = nonEmpty(string(flags.tlsClientCA, "KEEL_TLS_CLIENT_CA", "tls_client_ca"))
+        switch (cert, key) {
+        case let (cert?, key?): s.tls = TLSSettings(certificateFile: cert, keyFile: key, clientCAFile: clientCA)
+        case (nil, nil):
+            if clientCA != nil { throw .invalidInput("--tls-client-ca needs --tls-cert and --tls-key (client certificates are checked only over TLS)") }
+        default: throw .invalidInput("TLS needs both --tls-cert and --tls-key (KEEL_TLS_CERT, KEEL_TLS_KEY)")
+        }
         if let text = string(flags.webhookURL, "KEEL_WEBHOOK_URL", "webhook_url"), !text.isEmpty {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
                 throw .invalidInput("webhook URL '\(text.prefix(80))' must be an http(s) URL")

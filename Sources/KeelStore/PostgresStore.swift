@@ -1,10 +1,11 @@
 import Foundation
 import KeelCore
 import Logging
+import NIOSSL
 import PostgresNIO
 
 /// The shared store for several servers: PostgreSQL via postgres-nio, chosen by
-/// `KEEL_DATABASE_URL=postgres://user:password@host:port/database`.
+/// `KEEL_DATABASE_URL=postgres://user:password@host:port/database[?sslmode=…]`.
 public final class PostgresStore: SQLStore {
     public let backend: any SQLBackend
 
@@ -12,9 +13,12 @@ public final class PostgresStore: SQLStore {
     /// (created when missing; used by tests to get a fresh namespace), and migrates.
     public init(url: String, schema: String? = nil, migrations: [Migration] = Migrations.all, logger: Logger = Logger(label: "keel.store")) async throws(KeelError) {
         let settings = try PostgresURL(url)
+        // One direct connection first: a wrong password, host or certificate fails here at once
+        // with its reason, where the pool would retry with backoff for a minute.
+        try await Self.probe(settings, logger: logger)
         var configuration = PostgresClient.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password,
-            database: settings.database, tls: .disable)
+            database: settings.database, tls: settings.tls.postgres.map { $0.preferred ? .prefer($0.config) : .require($0.config) } ?? .disable)
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.maximumConnections = 10
         if let schema {
@@ -39,6 +43,38 @@ public final class PostgresStore: SQLStore {
     }
 }
 
+extension PostgresStore {
+    static func probe(_ settings: PostgresURL, logger: Logger) async throws(KeelError) {
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            switch settings.tls.postgres {
+            case nil: tls = .disable
+            case let (config, preferred)?:
+                let context = try NIOSSLContext(configuration: config)
+                tls = preferred ? .prefer(context) : .require(context)
+            }
+        } catch {
+            throw KeelError(.invalidInput, "the database TLS settings cannot be used: \(error)")
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+            database: settings.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(5)
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try? await connection.close()
+        } catch {
+            var reason = "\(error)"
+            if let psql = error as? PSQLError {
+                reason = "\(psql.code)"
+                if let server = psql.serverInfo?[.message] { reason += ": \(server)" }
+                if let underlying = psql.underlying { reason += ": \(underlying)" }
+            }
+            throw KeelError(.unavailable, "cannot reach PostgreSQL at \(settings.redacted) (\(reason.prefix(300)))", logDetail: String(reflecting: error))
+        }
+    }
+}
+
 /// The parts of a `postgres://` URL.
 struct PostgresURL {
     var host: String
@@ -46,7 +82,8 @@ struct PostgresURL {
     var user: String
     var password: String?
     var database: String?
-    var redacted: String { "postgres://\(user)@\(host):\(port)/\(database ?? "")" }
+    var tls = PostgresTLS(mode: .prefer)
+    var redacted: String { "postgres://\(user)@\(host):\(port)/\(database ?? "")?sslmode=\(tls.mode.rawValue)" }
 
     init(_ text: String) throws(KeelError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme,
@@ -54,15 +91,91 @@ struct PostgresURL {
         else {
             throw KeelError.invalidInput("database URL must look like postgres://user:password@host:port/database")
         }
-        if let mode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value, mode != "disable" {
-            throw KeelError.unsupported("sslmode=\(mode) is not supported yet; use sslmode=disable (a private network or a TLS sidecar)")
-        }
         self.host = host
         port = components.port ?? 5432
         user = components.user?.removingPercentEncoding ?? "postgres"
         password = components.password?.removingPercentEncoding
         let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         database = path.isEmpty ? nil : path
+        tls = try PostgresTLS(query: components.queryItems ?? [])
+    }
+}
+
+/// libpq's TLS settings from the URL's query: `sslmode` (disable, allow, prefer — the default,
+/// as in libpq —, require, verify-ca, verify-full), `sslrootcert` (PEM CAs the server's
+/// certificate must chain to; with `require` it makes the mode verify-ca, as libpq does), and
+/// `sslcert` / `sslkey` for a client certificate.
+struct PostgresTLS {
+    enum Mode: String, CaseIterable {
+        case disable, allow, prefer, require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
+    }
+    var mode: Mode
+    var rootCertificates: [NIOSSLCertificate] = []
+    var clientChain: [NIOSSLCertificate] = []
+    var clientKey: NIOSSLPrivateKey?
+
+    init(mode: Mode) { self.mode = mode }
+
+    init(query items: [URLQueryItem]) throws(KeelError) {
+        func value(_ name: String) throws(KeelError) -> String? {
+            let matches = items.filter { $0.name == name }
+            guard matches.count <= 1 else { throw .invalidInput("the database URL names \(name) twice") }
+            guard let v = matches.first?.value, !v.isEmpty else { return nil }
+            return v
+        }
+        let text = try value("sslmode") ?? Mode.prefer.rawValue
+        guard let mode = Mode(rawValue: text) else {
+            throw .invalidInput(
+                "sslmode '\(text.prefix(40))' is not one of \(Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.mode = mode
+        if let file = try value("sslrootcert") {
+            rootCertificates = try Self.certificates(file, what: "sslrootcert")
+            if mode == .require { self.mode = .verifyCA }
+        }
+        switch (try value("sslcert"), try value("sslkey")) {
+        case let (cert?, key?):
+            clientChain = try Self.certificates(cert, what: "sslcert")
+            guard let text = SmallFile.text(key, limit: 1 << 20), let parsed = try? NIOSSLPrivateKey(bytes: Array(text.utf8), format: .pem) else {
+                throw .invalidInput("sslkey \(key) is not a readable PEM private key")
+            }
+            clientKey = parsed
+        case (nil, nil): break
+        default: throw .invalidInput("sslcert and sslkey go together")
+        }
+    }
+
+    static func certificates(_ path: String, what: String) throws(KeelError) -> [NIOSSLCertificate] {
+        guard let text = SmallFile.text(path, limit: 1 << 20) else {
+            throw .invalidInput("\(what) \(path) cannot be read (missing, unreadable or over 1 MiB)")
+        }
+        guard let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(text.utf8)), !certificates.isEmpty,
+              certificates.count <= 200
+        else {
+            throw .invalidInput("\(what) \(path) holds no PEM certificates")
+        }
+        return certificates
+    }
+
+    /// The client's TLS configuration, and whether plaintext is acceptable when the server
+    /// offers no TLS; nil for `disable`.
+    var postgres: (config: TLSConfiguration, preferred: Bool)? {
+        var config = TLSConfiguration.makeClientConfiguration()
+        config.minimumTLSVersion = .tlsv12
+        switch mode {
+        case .disable: return nil
+        case .allow, .prefer, .require: config.certificateVerification = .none
+        case .verifyCA: config.certificateVerification = .noHostnameVerification
+        case .verifyFull: config.certificateVerification = .fullVerification
+        }
+        if !rootCertificates.isEmpty { config.trustRoots = .certificates(rootCertificates) }
+        if let clientKey {
+            config.certificateChain = clientChain.map { .certificate($0) }
+            config.privateKey = .privateKey(clientKey)
+        }
+        return (config, mode == .allow || mode == .prefer)
     }
 }
 

@@ -60,6 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("jwt-role-claim"), help: "The claim holding Keel roles: roles (default), scope, or a dotted path such as realm_access.roles.") var jwtRoleClaim: String?
     @Option(name: .customLong("jwt-role-map"), help: "Claim values that name roles: VALUE=ROLE,... (e.g. keel-admins=admin).") var jwtRoleMap: String?
     @Option(name: .customLong("jwt-leeway-s"), help: "Clock skew allowed on exp and nbf, seconds (default 60; 0...600).") var jwtLeewayS: Int?
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain (leaf first): serve HTTPS, with HTTP/2 by ALPN. Re-read when it changes.") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(name: .customLong("tls-client-ca"), help: "PEM CA bundle: require client certificates that chain to it (mutual TLS).") var tlsClientCA: String?
     @Flag(name: .customLong("inference-requires-key"), help: "Require a predictor (or higher) API key on inference routes.") var inferenceRequiresKey = false
 
     func run() async throws {
@@ -72,8 +75,12 @@ struct ServeCommand: AsyncParsableCommand {
         let manager = ModelManager(
             repository: settings.modelRepository.map { ModelRepository(directory: $0) },
             metrics: ServingMetrics(), logger: logger, requestTimeout: settings.requestTimeout, loadTimeout: settings.loadTimeout)
+        // Certificate problems stop the start before anything else is opened.
+        var certificate: ServerCertificate?
+        if let tls = settings.tls { certificate = try ServerCertificate(tls, logger: logger) }
         logger.info("starting", metadata: [
             "address": "\(settings.host):\(settings.port)",
+            "scheme": "\(certificate == nil ? "http" : "https")",
             "model_repository": "\(settings.modelRepository?.path ?? "none")",
         ])
         let store: any Store
@@ -99,7 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
         let jobs = try JobsRuntime(registry: registry, manager: manager, follower: follower, monitoring: monitoring, configuration: settings, logger: logger)
         let tokens = settings.tokens.enabled ? try await TokenVerifier(settings.tokens, logger: logger) : nil
         let app = KeelApplication.application(
-            manager: manager, configuration: settings, logger: logger, follower: follower, monitoring: monitoring, jobs: jobs, tokens: tokens)
+            manager: manager, configuration: settings, logger: logger, follower: follower, monitoring: monitoring, jobs: jobs, tokens: tokens, certificate: certificate)
         try await app.runService()
     }
 }
@@ -159,6 +166,9 @@ enum Settings {
         flags.jwtRoleClaim = c.jwtRoleClaim
         flags.jwtRoleMap = c.jwtRoleMap
         flags.jwtLeewayS = c.jwtLeewayS
+        flags.tlsCert = c.tlsCert
+        flags.tlsKey = c.tlsKey
+        flags.tlsClientCA = c.tlsClientCA
         flags.logLevel = c.logLevel
         flags.databaseURL = c.databaseURL
         flags.inferenceRequiresKey = c.inferenceRequiresKey ? true : nil

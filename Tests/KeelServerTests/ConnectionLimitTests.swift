@@ -17,8 +17,11 @@ import Glibc
 @Suite(.serialized) struct ConnectionLimitTests {
     /// Runs a real Keel server on a free loopback port (as `keel serve` builds it: timeouts and
     /// connection cap included) for the duration of `body`.
-    static func withLiveServer(_ configure: (inout ServerConfiguration) -> Void, _ body: @Sendable (Int) async throws -> Void) async throws {
-        let manager = try await TestServer.manager(repository: nil)
+    static func withLiveServer(
+        repository: URL? = nil, certificate: ServerCertificate? = nil,
+        _ configure: (inout ServerConfiguration) -> Void, _ body: @Sendable (Int) async throws -> Void
+    ) async throws {
+        let manager = try await TestServer.manager(repository: repository)
         var configuration = ServerConfiguration()
         configuration.port = 0
         configure(&configuration)
@@ -27,7 +30,7 @@ import Glibc
         let port = PortBox()
         let app = Application(
             router: KeelApplication.router(manager: manager, configuration: configuration),
-            server: KeelApplication.server(configuration),
+            server: KeelApplication.server(configuration, certificate: certificate),
             configuration: KeelApplication.applicationConfiguration(configuration, logger: logger),
             onServerRunning: { channel in port.set(channel.localAddress?.port ?? 0) },
             logger: logger)
