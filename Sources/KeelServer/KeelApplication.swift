@@ -48,6 +48,7 @@ public enum KeelApplication {
             if let jobs { JobRoutes(jobs: jobs, maxBodyBytes: configuration.maxBodyBytes).register(on: routes) }
         }
         HealthRoutes(manager: manager, metrics: manager.metrics).register(on: routes)
+        StatisticsRoutes(manager: manager).register(on: routes)
         InferenceRoutes(manager: manager, service: service, maxBodyBytes: configuration.maxBodyBytes).register(on: routes)
         RepositoryRoutes(manager: manager).register(on: routes)
         RecordsRoutes(manager: manager, service: service, maxBodyBytes: configuration.maxBodyBytes, maxInstances: configuration.maxInstances)

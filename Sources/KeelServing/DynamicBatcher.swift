@@ -250,7 +250,10 @@ public final class DynamicBatcher: Sendable {
 
     private func execute(_ batch: [Pending]) {
         let started = ContinuousClock.now
-        for p in batch { metrics?.queueDuration.recordInterval(started - p.enqueued) }
+        for p in batch {
+            metrics?.queueDuration.recordInterval(started - p.enqueued)
+            metrics?.statistics.queued(started - p.enqueued)
+        }
         if batch.count == 1 {
             let p = batch[0]
             p.ticket.finish(run(p.inputs, rows: p.rows))
@@ -263,16 +266,22 @@ public final class DynamicBatcher: Sendable {
             runEach(batch)
             return
         }
+        let mergedAt = ContinuousClock.now
         let total = batch.reduce(0) { $0 + $1.rows }
-        switch run(merged, rows: total) {
+        let (result, took) = timedRun(merged)
+        switch result {
         case .success(let outputs):
+            let splitStarted = ContinuousClock.now
             if let parts = try? BatchKey.split(outputs, rows: batch.map(\.rows)) {
+                record(rows: total, requests: batch.count, input: mergedAt - started, infer: took, output: .now - splitStarted)
                 for (p, part) in zip(batch, parts) { p.ticket.finish(.success(part)) }
             } else {
+                record(rows: total, requests: 0, input: mergedAt - started, infer: took, output: .zero)
                 // Outputs not split by rows: run each request alone.
                 runEach(batch)
             }
         case .failure:
+            record(rows: total, requests: 0, input: mergedAt - started, infer: took, output: .zero)
             // One bad request must not fail its neighbours: attribute errors individually.
             runEach(batch)
         }
@@ -282,15 +291,27 @@ public final class DynamicBatcher: Sendable {
         for p in batch where !p.ticket.isFinished { p.ticket.finish(run(p.inputs, rows: p.rows)) }
     }
 
+    /// One engine call for one request, recorded.
     private func run(_ inputs: Outputs, rows: Int) -> Result<Outputs, KeelError> {
+        let (result, took) = timedRun(inputs)
+        record(rows: rows, requests: 1, input: .zero, infer: took, output: .zero)
+        return result
+    }
+
+    private func timedRun(_ inputs: Outputs) -> (Result<Outputs, KeelError>, Duration) {
         let t0 = ContinuousClock.now
         let result = Result { () throws(KeelError) -> Outputs in try model.infer(inputs) }
-        if let metrics {
-            metrics.computeDuration.recordInterval(ContinuousClock.now - t0)
-            metrics.executions.increment()
-            metrics.batchSize.record(rows)
-        }
-        return result
+        return (result, ContinuousClock.now - t0)
+    }
+
+    /// An engine call of `rows` rows that answered `requests` requests (0: a merged call whose
+    /// requests are run again one by one).
+    private func record(rows: Int, requests: Int, input: Duration, infer: Duration, output: Duration) {
+        guard let metrics else { return }
+        metrics.computeDuration.recordInterval(infer)
+        metrics.executions.increment()
+        metrics.batchSize.record(rows)
+        metrics.statistics.executed(rows: rows, requests: requests, input: input, infer: infer, output: output)
     }
 }
 

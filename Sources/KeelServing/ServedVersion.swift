@@ -51,10 +51,13 @@ public final class ServedVersion: Sendable {
             let out = try await batcher.infer(inputs, deadline: deadline)
             metrics.successes.increment()
             metrics.rows.increment(by: Int64(inputs.values.first?.shape.first ?? 0))
-            metrics.requestDuration.recordInterval(ContinuousClock.now - t0)
+            let took = ContinuousClock.now - t0
+            metrics.requestDuration.recordInterval(took)
+            metrics.statistics.succeeded(after: took, rows: inputs.values.first?.shape.first ?? 0)
             return out
         } catch {
             metrics.failure(reason: error.code.rawValue)
+            metrics.statistics.failed(after: ContinuousClock.now - t0)
             throw error
         }
     }

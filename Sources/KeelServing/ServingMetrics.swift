@@ -113,6 +113,8 @@ public final class VersionMetrics: Sendable {
     public let batchSize: CoreMetrics.Recorder
     public let inFlight: CoreMetrics.Meter
     public let loadSeconds: CoreMetrics.Gauge
+    /// The same events, kept readable for the statistics extension (`/v2/models/…/stats`).
+    public let statistics = InferenceStatistics()
     private let failures = Mutex<[String: CoreMetrics.Counter]>([:])
 
     init(model: String, version: String, factory: PrometheusMetricsFactory) {

@@ -53,6 +53,18 @@ import Testing
         let batchCount = try #require(Self.value(text, #"keel_inference_batch_size_count{model="double",version="1"}"#))
         let batchSum = try #require(Self.value(text, #"keel_inference_batch_size_sum{model="double",version="1"}"#))
         #expect(batchSum / batchCount > 2, "mean batch size \(batchSum / batchCount)")
+
+        // The statistics extension counts the same events: 60 answered requests of 2 rows,
+        // fewer engine calls, and batches of several requests in the per-size table.
+        let stats = served.metrics.statistics.snapshot()
+        #expect(stats.success.count == Int64(requests) && stats.fail.count == 0)
+        #expect(stats.inferenceCount == Int64(2 * requests))
+        #expect(Double(stats.executionCount) == executions)
+        #expect(stats.queue.count == stats.computeInfer.count && stats.computeInfer.count >= Int64(requests))
+        #expect(stats.batches.reduce(0) { $0 + $1.computeInfer.count } == stats.executionCount)
+        #expect(stats.batches.reduce(0) { $0 + Int64($1.size) * $1.computeInfer.count } >= Int64(2 * requests))
+        #expect(stats.batches.contains { $0.size > 2 && $0.computeInput.count > 0 })
+        #expect(stats.success.ns > 0 && stats.computeInfer.ns > 0)
     }
 
     @Test func aBadRequestDoesNotFailItsBatch() async throws {

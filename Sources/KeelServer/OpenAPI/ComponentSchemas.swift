@@ -38,6 +38,33 @@ enum ComponentSchemas {
             "name": .string, "datatype": .ref("DataType"), "shape": .array(.integer).described("-1 marks a variable dimension"),
         ], required: ["name", "datatype", "shape"]),
         "DataType": datatype,
+        "StatisticDuration": .object(["count": .integer(minimum: 0), "ns": .integer(minimum: 0)], required: ["count", "ns"]),
+        "ModelStatistics": .object([
+            "name": .string, "version": .string,
+            "last_inference": S.integer(minimum: 0).described("Milliseconds since the epoch of the last request; 0 before the first"),
+            "inference_count": S.integer(minimum: 0).described("Rows answered"),
+            "execution_count": S.integer(minimum: 0).described("Engine calls (several requests share one when batched)"),
+            "inference_stats": S.map(.ref("StatisticDuration")).described(
+                "success, fail, queue, compute_input, compute_infer, compute_output, cache_hit, cache_miss: counts and summed nanoseconds"),
+            "batch_stats": .array(.object([
+                "batch_size": .integer(minimum: 1), "compute_input": .ref("StatisticDuration"),
+                "compute_infer": .ref("StatisticDuration"), "compute_output": .ref("StatisticDuration"),
+            ], required: ["batch_size", "compute_input", "compute_infer", "compute_output"])),
+            "memory_usage": .array(S.map(.any)),
+        ], required: ["name", "version", "last_inference", "inference_count", "execution_count", "inference_stats", "batch_stats"]),
+        "ModelStatisticsResponse": .object(["model_stats": .array(.ref("ModelStatistics"))], required: ["model_stats"]),
+        "ModelConfiguration": .object([
+            "name": .string, "platform": .string, "backend": S.string.described("xgboost, lightgbm or onnx"),
+            "max_batch_size": S.integer(minimum: 0).described("0 when a tensor has a fixed first dimension"),
+            "input": .array(.ref("ConfigTensor")), "output": .array(.ref("ConfigTensor")),
+            "instance_group": .array(S.map(.any)), "dynamic_batching": S.map(.any),
+            "version_policy": S.map(.any).described("The numbered versions served, when every version is a number"),
+            "parameters": S.map(.object(["string_value": .string], required: ["string_value"])),
+        ], required: ["name", "platform", "backend", "max_batch_size", "input", "output"]),
+        "ConfigTensor": .object([
+            "name": .string, "data_type": S.string.described("TYPE_FP32, TYPE_INT64, TYPE_STRING, …"),
+            "dims": .array(.integer).described("Without the batch dimension when max_batch_size > 0; -1 marks a variable one"),
+        ], required: ["name", "data_type", "dims"]),
         "RequestedOutput": .object(["name": .string, "parameters": parameters.described("`binary_data`: true returns this output as binary data")], required: ["name"]),
         "InferenceRequest": .object([
             "id": S.string.orNull, "parameters": parameters.described("`binary_data_output`: true returns every output as binary data").orNull,

@@ -53,7 +53,16 @@ extension InferenceService {
             throw error
         }
         let key = r.cache?.key(inputs)
-        if let key, let hit = r.cache?.lookup(key) { return Answer(outputs: hit, cached: true) }
+        if let key, let cache = r.cache {
+            let lookedUp = ContinuousClock.now
+            let hit = cache.lookup(key)
+            let took = ContinuousClock.now - lookedUp
+            served.metrics.statistics.cacheLookup(hit: hit != nil, took)
+            if let hit {
+                served.metrics.statistics.succeeded(after: took, rows: inputs.values.first?.shape.first ?? 0)
+                return Answer(outputs: hit, cached: true)
+            }
+        }
         let permit = r.breaker?.admit() ?? .pass
         if case .reject(let retryAfter) = permit {
             let wait = retryAfter > .zero ? "for about \(Self.seconds(retryAfter)) s more" : "while a probe request tries the version"
