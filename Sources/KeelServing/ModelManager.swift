@@ -235,6 +235,15 @@ public final class ModelManager: Sendable {
         models.withLock { $0[name]?.versions[version] }
     }
 
+    /// Every loaded version of `name` (of every model when nil), by model then version order,
+    /// from one snapshot.
+    public func servedVersions(of name: String? = nil) -> [ServedVersion] {
+        models.withLock { m in
+            let names = name.map { [$0] } ?? m.keys.sorted()
+            return names.flatMap { n in m[n].map { e in e.order.compactMap { e.versions[$0] } } ?? [] }
+        }
+    }
+
     /// Alias → version of a registry-following model.
     public func aliases(of name: String) -> [String: String] {
         models.withLock { $0[name]?.aliases ?? [:] }

@@ -83,6 +83,22 @@ import Testing
         }
     }
 
+    @Test func malformedNamesAreRefusedOnEveryNewRoute() async throws {
+        let manager = try await TestServer.manager()
+        try await TestServer.app(manager).test(.router) { client in
+            let long = String(repeating: "m", count: 200)
+            for uri in ["/v2/models/\(long)/stats", "/v2/models/\(long)/config", "/v2/models/churn/versions/\(long)/stats",
+                        "/v2/models/churn/versions/\(long)/config", "/v2/models/%2E%2E/stats", "/v2/models/churn/versions/.x/config"] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status == .badRequest || r.status == .notFound, "\(uri): \(r.status)")
+                    #expect(r.status != .ok)
+                    #expect(String(buffer: r.body).contains("\"error\""), "\(uri)")
+                }
+            }
+            try await client.execute(uri: "/v2/models/stats", method: .post) { r in #expect(r.status == .methodNotAllowed) }
+        }
+    }
+
     @Test func tritonTypeNames() {
         #expect(StatisticsRoutes.tritonType(.fp32) == "TYPE_FP32")
         #expect(StatisticsRoutes.tritonType(.bytes) == "TYPE_STRING")

@@ -11,15 +11,13 @@ struct StatisticsRoutes {
         let found: Set<ErrorStatus> = [.notFound, .unavailable]
         let stats = RouteDoc.json(.ref("ModelStatisticsResponse"), "Counts and summed nanoseconds per version, as Triton's statistics extension names them.", errors: found)
         routes.get("/v2/models/stats", .inference, "Statistics of every served model version", doc: stats) { _, _ in
-            JSONResponse.value(Self.response(manager.index().filter { $0.state == .ready }.flatMap { entry in
-                manager.versions(of: entry.name).compactMap { manager.served(entry.name, version: $0) }
-            }))
+            JSONResponse.value(Self.response(manager.servedVersions()))
         }
         routes.get("/v2/models/{model}/stats", .inference, "Statistics of a model's versions",
             doc: .json(.ref("ModelStatisticsResponse"), parameters: [.model], errors: found)) { _, context in
             let name = try context.modelName()
             _ = try manager.resolve(name)
-            return JSONResponse.value(Self.response(manager.versions(of: name).compactMap { manager.served(name, version: $0) }))
+            return JSONResponse.value(Self.response(manager.servedVersions(of: name)))
         }
         routes.get("/v2/models/{model}/versions/{version}/stats", .inference, "Statistics of one model version",
             doc: .json(.ref("ModelStatisticsResponse"), parameters: [.model, .servedVersion], errors: found)) { _, context in
