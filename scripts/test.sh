@@ -7,7 +7,10 @@
 #  3. exports KEEL_TEST_DATABASE_URL, runs `swift build --build-tests`, then `swift test` twice
 #     (engine and codec suites, then the rest), then scripts/check/kill9_rollout.sh (a real
 #     server killed with SIGKILL mid-rollout resumes it) and scripts/check/kill9_batch.sh (the
-#     same mid-job, and two PostgreSQL replicas sharing one job),
+#     same mid-job, and two PostgreSQL replicas sharing one job), then the real Python clients:
+#     tritonclient over HTTP and gRPC against a debug `keel serve` (scripts/clients/check_clients.py;
+#     installed into a venv while Swift builds), and scripts/check/grpc_proto.py (our .proto's
+#     field numbers against tritonclient's compiled descriptors),
 #  4. stops and removes the cluster on exit, whatever happened.
 # With KEEL_TEST_DATABASE_URL already set, that database is used and no cluster is started.
 set -euo pipefail
@@ -36,6 +39,9 @@ ensure_packages() {
     # GNU time measures the peak memory of model loads (LoadMemoryBoundTests).
     [ -x /usr/bin/time ] || missing+=(time)
     command -v openssl >/dev/null || missing+=(openssl)
+    # protoc reads proto/inference_grpc.proto for the field-number check (nothing is generated).
+    command -v protoc >/dev/null || missing+=(protobuf-compiler)
+    python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         as_root apt-get update -q </dev/null
@@ -112,6 +118,15 @@ start_cluster() {
 ensure_packages
 if [ -z "${KEEL_TEST_DATABASE_URL:-}" ]; then start_cluster; fi
 log "KEEL_TEST_DATABASE_URL=$KEEL_TEST_DATABASE_URL"
+# tritonclient for the client checks, installed into its own venv while Swift builds.
+CLIENTS_VENV=${KEEL_CLIENTS_VENV:-/tmp/keel-clients-venv}
+CLIENTS_LOG=$(mktemp /tmp/keel-clients-install.XXXXXX)
+install_clients() {
+    if "$CLIENTS_VENV/bin/python" -c "import tritonclient.grpc, tritonclient.http" 2>/dev/null; then return 0; fi
+    python3 -m venv "$CLIENTS_VENV" && "$CLIENTS_VENV/bin/pip" install -q --disable-pip-version-check -r scripts/clients/requirements-triton.txt
+}
+install_clients </dev/null >"$CLIENTS_LOG" 2>&1 &
+CLIENTS_PID=$!
 swift build --build-tests
 # Two runs: the CPU-bound engine and codec suites first, then the store, registry and server
 # suites, whose deadlines and timeouts must not share two cores with multi-second model loads.
@@ -121,3 +136,10 @@ swift test --skip-build --skip 'KeelCoreTests|KeelEngineTests'
 KEEL_BIN=.build/debug/keel bash scripts/check/kill9_rollout.sh
 # Batch jobs: a server killed with SIGKILL mid-job resumes it; two PostgreSQL replicas share one.
 KEEL_BIN=.build/debug/keel bash scripts/check/kill9_batch.sh
+# The real clients: tritonclient over HTTP and gRPC against a debug server, and our .proto's
+# numbering against tritonclient's descriptors.
+wait "$CLIENTS_PID" || { log "installing tritonclient failed:"; cat "$CLIENTS_LOG" >&2; exit 1; }
+protoc -I proto --descriptor_set_out="$CLIENTS_LOG.pb" proto/inference_grpc.proto
+"$CLIENTS_VENV/bin/python" scripts/check/grpc_proto.py "$CLIENTS_LOG.pb"
+"$CLIENTS_VENV/bin/python" scripts/clients/check_clients.py --keel-bin .build/debug/keel --skip kserve
+rm -f "$CLIENTS_LOG" "$CLIENTS_LOG.pb"

@@ -13,6 +13,16 @@ import ServiceLifecycle
 public struct KeelRouter {
     public let router: Router<KeelRequestContext>
     public let declared: [DeclaredRoute]
+    /// What the routes infer and authorize with, shared by the gRPC server.
+    public let service: InferenceService
+    let guardian: AccessGuard
+
+    /// `inference.GRPCInferenceService` on the same service, keys and rate limits.
+    public func grpc(_ configuration: ServerConfiguration, certificate: ServerCertificate? = nil, logger: Logger) throws -> GRPCServerService {
+        try GRPCServerService(
+            GRPCInference(manager: service.manager, service: service, guardian: guardian), configuration: configuration, certificate: certificate,
+            logger: logger)
+    }
 }
 
 /// Builds the Keel HTTP application: middleware, routes and the model-loading service.
@@ -56,7 +66,7 @@ public enum KeelApplication {
         OpenAPIRoute.register(on: routes)  // last: the document lists every route above
         // After every route: it applies only to requests no route matched.
         router.add(middleware: MethodNotAllowedMiddleware(routes.declared))
-        return KeelRouter(router: router, declared: routes.declared)
+        return KeelRouter(router: router, declared: routes.declared, service: service, guardian: guardian)
     }
 
     /// The router alone (tests drive it in-process).
@@ -95,16 +105,17 @@ public enum KeelApplication {
     public static func application(
         manager: ModelManager, configuration: ServerConfiguration, logger: Logger, follower: RegistryFollower? = nil,
         monitoring: MonitoringRuntime? = nil, jobs: JobsRuntime? = nil, tokens: TokenVerifier? = nil, certificate: ServerCertificate? = nil
-    ) -> some ApplicationProtocol {
-        Application(
-            router: build(
-                manager: manager, configuration: configuration, registry: follower?.registry, monitor: monitoring?.monitor,
-                deploymentRouter: monitoring?.router ?? DeploymentRouter(), shadow: monitoring?.shadow, jobs: jobs, tokens: tokens, logger: logger
-            ).router,
+    ) throws -> some ApplicationProtocol {
+        let built = build(
+            manager: manager, configuration: configuration, registry: follower?.registry, monitor: monitoring?.monitor,
+            deploymentRouter: monitoring?.router ?? DeploymentRouter(), shadow: monitoring?.shadow, jobs: jobs, tokens: tokens, logger: logger)
+        let grpc: [any Service] = configuration.grpcPort == 0 ? [] : [try built.grpc(configuration, certificate: certificate, logger: logger)]
+        return Application(
+            router: built.router,
             server: server(configuration, certificate: certificate),
             configuration: applicationConfiguration(configuration, logger: logger),
             services: [ModelLoadingService(manager: manager, follower: follower)] + (monitoring?.services ?? []) + (jobs?.services ?? [])
-                + (certificate.map { [CertificateReloadService(certificate: $0) as any Service] } ?? []),
+                + (certificate.map { [CertificateReloadService(certificate: $0) as any Service] } ?? []) + grpc,
             logger: logger)
     }
 }

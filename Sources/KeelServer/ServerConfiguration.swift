@@ -8,6 +8,8 @@ import Logging
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
+    /// Port of the gRPC server (`inference.GRPCInferenceService`, Triton's 8001); 0 turns it off.
+    public var grpcPort = 8001
     /// Triton-style model folder; nil serves nothing from disk.
     public var modelRepository: URL?
     public var dataDirectory = URL(fileURLWithPath: "keel-data")
@@ -76,6 +78,7 @@ extension ServerConfiguration {
     public struct Flags: Sendable {
         public var host: String?
         public var port: Int?
+        public var grpcPort: Int?
         public var modelRepository: String?
         public var dataDirectory: String?
         public var maxBodyBytes: Int?
@@ -147,6 +150,8 @@ extension ServerConfiguration {
         var s = ServerConfiguration()
         s.host = string(flags.host, "KEEL_HOST", "host") ?? s.host
         s.port = try int(flags.port, "KEEL_PORT", "port", 0...65535) ?? s.port
+        s.grpcPort = try int(flags.grpcPort, "KEEL_GRPC_PORT", "grpc_port", 0...65535) ?? s.grpcPort
+        if s.grpcPort != 0, s.grpcPort == s.port { throw .invalidInput("the gRPC port and the HTTP port are both \(s.port); give them different ports (or --grpc-port 0)") }
         if let dir = string(flags.dataDirectory, "KEEL_DATA_DIR", "data_dir") { s.dataDirectory = URL(fileURLWithPath: dir) }
         if let repo = string(flags.modelRepository, "KEEL_MODEL_REPOSITORY", "model_repository") {
             s.modelRepository = URL(fileURLWithPath: repo)

@@ -26,6 +26,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on (default 127.0.0.1).") var host: String?
     @Option(help: "Port to listen on (default 8080).") var port: Int?
+    @Option(name: .customLong("grpc-port"), help: "Port of the gRPC server (inference.GRPCInferenceService; default 8001, 0 turns it off).") var grpcPort: Int?
     @Option(name: .customLong("model-repository"), help: "Model repository folder: <dir>/<model>/<version>/model.*") var modelRepository: String?
     @Option(name: .customLong("data-dir"), help: "Data folder (default ./keel-data).") var dataDir: String?
     @Option(name: .customLong("max-body-bytes"), help: "Largest accepted request body (default 64 MiB).") var maxBodyBytes: Int?
@@ -81,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("starting", metadata: [
             "address": "\(settings.host):\(settings.port)",
             "scheme": "\(certificate == nil ? "http" : "https")",
+            "grpc": "\(settings.grpcPort == 0 ? "off" : "\(settings.host):\(settings.grpcPort)")",
             "model_repository": "\(settings.modelRepository?.path ?? "none")",
         ])
         let store: any Store
@@ -105,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
         let monitoring = MonitoringRuntime(registry: registry, manager: manager, configuration: settings, logger: logger)
         let jobs = try JobsRuntime(registry: registry, manager: manager, follower: follower, monitoring: monitoring, configuration: settings, logger: logger)
         let tokens = settings.tokens.enabled ? try await TokenVerifier(settings.tokens, logger: logger) : nil
-        let app = KeelApplication.application(
+        let app = try KeelApplication.application(
             manager: manager, configuration: settings, logger: logger, follower: follower, monitoring: monitoring, jobs: jobs, tokens: tokens, certificate: certificate)
         try await app.runService()
     }
@@ -135,6 +137,7 @@ enum Settings {
         var flags = ServerConfiguration.Flags()
         flags.host = c.host
         flags.port = c.port
+        flags.grpcPort = c.grpcPort
         flags.modelRepository = c.modelRepository
         flags.dataDirectory = c.dataDir
         flags.maxBodyBytes = c.maxBodyBytes

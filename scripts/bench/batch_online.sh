@@ -28,7 +28,7 @@ export KEEL_ADMIN_KEY=batch-online-bench-admin-key-0123456789ab KEEL_API_KEY=bat
 awk -v rows="$ROWS" -F, 'NR == 1 { print; next } { body[n++] = $0 }
     END { for (i = 0; i < rows; i++) { line = body[i % n]; line = "K" i substr(line, index(line, ",")); print line } }' \
     models/churn/holdout.csv > "$TMP/customers.csv"
-"$KEEL_BIN" serve --host 127.0.0.1 --port "$PORT" --model-repository models --data-dir "$TMP/data" --batch-folder "$TMP" \
+"$KEEL_BIN" serve --grpc-port 0 --host 127.0.0.1 --port "$PORT" --model-repository models --data-dir "$TMP/data" --batch-folder "$TMP" \
     --batch-workers "$WORKERS" > "$TMP/keel.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 150); do curl -fsS -o /dev/null "$S/v2/models/churn/ready" 2>/dev/null && break; sleep 0.2; done

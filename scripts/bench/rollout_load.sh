@@ -17,7 +17,7 @@ command -v wrk >/dev/null || { echo "wrk is needed (apt-get install -y wrk)" >&2
 export KEEL_ADMIN_KEY=rollout-load-admin-key-0123456789abcdef
 export KEEL_SERVER=http://127.0.0.1:$PORT KEEL_API_KEY=$KEEL_ADMIN_KEY
 mkdir -p "$TMP/repo" "$TMP/data"
-"$KEEL_BIN" serve --host 127.0.0.1 --port "$PORT" --model-repository "$TMP/repo" --data-dir "$TMP/data" > "$TMP/keel.log" 2>&1 &
+"$KEEL_BIN" serve --grpc-port 0 --host 127.0.0.1 --port "$PORT" --model-repository "$TMP/repo" --data-dir "$TMP/data" > "$TMP/keel.log" 2>&1 &
 until curl -fsS -o /dev/null "$KEEL_SERVER/v2/health/live" 2>/dev/null; do sleep 0.2; done
 M=models/churn
 for _ in 1 2 3; do "$KEEL_BIN" models register churn $M/1/model.json --schema $M/config.yaml > /dev/null; done

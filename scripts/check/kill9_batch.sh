@@ -55,7 +55,7 @@ awk -v rows="$ROWS" -F, 'NR == 1 { print; next } { body[n++] = $0 }
 serve() { # name port data-dir [database-url]
     local db=()
     [ -n "${4:-}" ] && db=(--database-url "$4")
-    "$KEEL_BIN" serve --host 127.0.0.1 --port "$2" --model-repository models --data-dir "$3" --batch-folder "$TMP/files" \
+    "$KEEL_BIN" serve --grpc-port 0 --host 127.0.0.1 --port "$2" --model-repository models --data-dir "$3" --batch-folder "$TMP/files" \
         --job-lease-s 2 "${db[@]}" >> "$TMP/$1.log" 2>&1 &
     PIDS+=($!)
     echo $!

@@ -31,7 +31,7 @@ export KEEL_SERVER=http://127.0.0.1:$PORT KEEL_API_KEY=$KEEL_ADMIN_KEY
 mkdir -p "$TMP/repo"
 
 serve() {
-    "$KEEL_BIN" serve --host 127.0.0.1 --port "$PORT" --model-repository "$TMP/repo" --data-dir "$TMP/data" >> "$TMP/keel.log" 2>&1 &
+    "$KEEL_BIN" serve --grpc-port 0 --host 127.0.0.1 --port "$PORT" --model-repository "$TMP/repo" --data-dir "$TMP/data" >> "$TMP/keel.log" 2>&1 &
     PID=$!
 }
 wait_http() { # url seconds

@@ -71,7 +71,7 @@ trap cleanup EXIT INT TERM
 
 log "starting keel on $BASE (data in $TMP/data) $*"
 # From the temporary folder, so no keel.yaml of the caller's is read.
-(cd "$TMP" && exec env KEEL_ADMIN_KEY="$ADMIN_KEY" "$KEEL_BIN" serve --host "$HOST" --port "$PORT" \
+(cd "$TMP" && exec env KEEL_ADMIN_KEY="$ADMIN_KEY" "$KEEL_BIN" serve --grpc-port 0 --host "$HOST" --port "$PORT" \
     --data-dir "$TMP/data" --model-repository "$ROOT/models" --log-level warning "$@") >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 240); do

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Drive a running Keel with the real client libraries, the way a user would.
 
+* tritonclient.grpc: the same over inference.GRPCInferenceService, plus streaming, statistics and config.
 * tritonclient.http (Triton's Python client): health, server/model metadata, repository
   index, inference with JSON and binary tensors (inputs and requested outputs), errors,
   unload/load through the repository extension.
@@ -42,6 +43,9 @@ MODEL = "churn"
 ATOL, RTOL = 1e-6, 1e-5
 
 RESULTS: list[tuple[str, str, str]] = []  # (status, name, detail)
+# Load and unload need a deployer key: $KEEL_ADMIN_KEY, or the first admin key of the Keel this
+# script starts (read from its data folder).
+DEPLOYER: dict[str, str] = {}
 
 
 def record(status: str, name: str, detail: str = "") -> None:
@@ -273,7 +277,7 @@ def triton_checks(url: str) -> None:
 
     def unload_load():
         try:
-            client.unload_model(MODEL)
+            client.unload_model(MODEL, headers=DEPLOYER)
             deadline = time.monotonic() + 10
             while client.is_model_ready(MODEL) and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -286,7 +290,7 @@ def triton_checks(url: str) -> None:
             inp.set_data_from_numpy(X3, binary_data=True)
             err = raises(lambda: client.infer(MODEL, [inp]), "infer on unloaded model")
         finally:
-            client.load_model(MODEL)
+            client.load_model(MODEL, headers=DEPLOYER)
         expect(client.is_model_ready(MODEL) is True, "not ready after load_model")
         idx = {e["name"]: e for e in client.get_model_repository_index()}
         expect(idx[MODEL].get("state") == "READY", f"index state after load {idx[MODEL].get('state')!r}")
@@ -295,14 +299,19 @@ def triton_checks(url: str) -> None:
                 f"after load_model: READY, " + verify(res, 3))
     check("triton unload_model / load_model")(unload_load)
 
-    # Triton-only endpoints a Triton user may call; not part of the v2 protocol proper.
-    for what, fn in [("get_model_config", lambda: client.get_model_config(MODEL)),
-                     ("get_inference_statistics", lambda: client.get_inference_statistics(MODEL))]:
-        try:
-            fn()
-            note(f"triton {what}", "answered")
-        except InferenceServerException as e:
-            note(f"triton {what}", f"not supported (status {e.status()}: {e.message()})")
+    # Triton's statistics and model-configuration extensions.
+    def statistics():
+        s = client.get_inference_statistics(MODEL)["model_stats"][0]
+        expect(int(s["inference_count"]) > 0 and int(s["inference_stats"]["success"]["count"]) > 0, f"stats {s}")
+        expect(s.get("batch_stats"), f"no batch_stats: {s}")
+        return f"inference_count {s['inference_count']}, execution_count {s['execution_count']}"
+    check("triton get_inference_statistics")(statistics)
+
+    def config():
+        c = client.get_model_config(MODEL)
+        expect(c["name"] == MODEL and c["input"][0]["data_type"] == "TYPE_FP32" and c["input"][0]["dims"] == [22], f"config {c}")
+        return f"max_batch_size {c['max_batch_size']}, backend {c['backend']}"
+    check("triton get_model_config")(config)
     client.close()
 
 
@@ -429,6 +438,122 @@ def kserve_checks(url: str) -> None:
     asyncio.run(run())
 
 
+# --------------------------------------------------------------------------- tritonclient.grpc
+def triton_grpc_checks(url: str) -> None:
+    import tritonclient.grpc as grpcclient
+    from tritonclient.utils import InferenceServerException
+
+    print(f"\n== tritonclient.grpc {_version('tritonclient')} -> {url}", flush=True)
+    client = grpcclient.InferenceServerClient(url)
+
+    check("grpc is_server_live")(lambda: expect(client.is_server_live() is True, "is_server_live() is not True"))
+    check("grpc is_server_ready")(lambda: expect(client.is_server_ready() is True, "is_server_ready() is not True"))
+
+    def model_ready():
+        expect(client.is_model_ready(MODEL) is True, f"is_model_ready('{MODEL}') is not True")
+        expect(client.is_model_ready("no-such-model") is False, "is_model_ready('no-such-model') is not False")
+    check("grpc is_model_ready")(model_ready)
+
+    def server_metadata():
+        md = client.get_server_metadata(as_json=True)
+        for ext in ["binary_tensor_data", "model_repository", "statistics", "model_configuration"]:
+            expect(ext in md.get("extensions", []), f"no {ext} extension: {md}")
+        return json.dumps(md)
+    check("grpc get_server_metadata")(server_metadata)
+
+    def model_metadata():
+        md = client.get_model_metadata(MODEL, as_json=True)
+        expect([i["name"] for i in md["inputs"]] == ["input"], f"inputs {md['inputs']}")
+        expect(md["inputs"][0]["shape"] in (["-1", "22"], [-1, 22]), f"input shape {md['inputs'][0]['shape']}")
+        return json.dumps(md)[:200]
+    check("grpc get_model_metadata")(model_metadata)
+
+    def infer(x, outputs=True):
+        inp = grpcclient.InferInput("input", list(x.shape), "FP32")
+        inp.set_data_from_numpy(x)
+        outs = [grpcclient.InferRequestedOutput("probabilities"), grpcclient.InferRequestedOutput("label")] if outputs else None
+        return client.infer(MODEL, inputs=[inp], outputs=outs, request_id="check-clients")
+
+    def verify(res, n: int) -> str:
+        p, lab = res.as_numpy("probabilities"), res.as_numpy("label")
+        expect(p is not None and lab is not None, "missing outputs")
+        expect(p.dtype == np.float32 and lab.dtype == np.int64, f"dtypes {p.dtype} {lab.dtype}")
+        expect(np.array_equal(lab, L_ALL[:n]), f"labels {lab.tolist()} != {L_ALL[:n].tolist()}")
+        resp = res.get_response(as_json=True)
+        expect(resp.get("model_name") == MODEL and resp.get("id") == "check-clients", f"response {resp}")
+        return close(p, P_ALL[:n], "probabilities")
+
+    check("grpc infer [3,22] (raw_input_contents)")(lambda: verify(infer(X3), 3))
+    check("grpc infer, no requested outputs")(lambda: verify(infer(X3, outputs=False), 3))
+    check(f"grpc infer [{len(X_ALL)},22], whole reference set")(lambda: verify(infer(X_ALL), len(X_ALL)))
+
+    def stream():
+        import queue
+        answers: "queue.Queue" = queue.Queue()
+        client.start_stream(callback=lambda result, error: answers.put((result, error)))
+        try:
+            for i in range(5):
+                inp = grpcclient.InferInput("input", [1, 22], "FP32")
+                inp.set_data_from_numpy(X_ALL[i:i + 1])
+                client.async_stream_infer(MODEL, [inp], request_id=f"s{i}")
+            got = [answers.get(timeout=10) for _ in range(5)]
+        finally:
+            client.stop_stream()
+        for i, (result, error) in enumerate(got):
+            expect(error is None, f"stream answer {i}: {error}")
+            expect(np.array_equal(result.as_numpy("label"), L_ALL[i:i + 1]), f"stream answer {i} label")
+        return "5 answers in order"
+    check("grpc start_stream / async_stream_infer x5")(stream)
+
+    def bad(fn, want: str):
+        try:
+            fn()
+        except InferenceServerException as e:
+            expect(want in str(e.status()), f"status {e.status()!r}, expected {want}")
+            return f"{e.status()}: {e.message()[:80]}"
+        raise AssertionError("no error")
+
+    def bad_shape():
+        inp = grpcclient.InferInput("input", [3, 21], "FP32")
+        inp.set_data_from_numpy(X3[:, :21])
+        return client.infer(MODEL, [inp])
+    check("grpc infer wrong shape -> INVALID_ARGUMENT")(lambda: bad(bad_shape, "INVALID_ARGUMENT"))
+    def unknown_model():
+        inp = grpcclient.InferInput("input", [1, 22], "FP32")
+        inp.set_data_from_numpy(X3[:1])
+        return client.infer("no-such-model", [inp])
+    check("grpc infer unknown model -> NOT_FOUND")(lambda: bad(unknown_model, "NOT_FOUND"))
+
+    def refused():
+        return client.unload_model(MODEL, headers={"authorization": "Bearer keel_not_a_key"})
+    check("grpc unload_model with a bad key -> UNAUTHENTICATED")(lambda: bad(refused, "UNAUTHENTICATED"))
+
+    def statistics():
+        st = client.get_inference_statistics(MODEL, as_json=True)
+        s = st["model_stats"][0]
+        expect(int(s["inference_count"]) >= 3 + len(X_ALL), f"inference_count {s['inference_count']}")
+        expect(int(s["inference_stats"]["success"]["count"]) >= 4, f"success {s['inference_stats']['success']}")
+        return f"inference_count {s['inference_count']}, execution_count {s['execution_count']}"
+    check("grpc get_inference_statistics")(statistics)
+
+    def config():
+        c = client.get_model_config(MODEL, as_json=True)["config"]
+        expect(c["name"] == MODEL and c["input"][0]["data_type"] == "TYPE_FP32", f"config {c}")
+        return f"max_batch_size {c.get('max_batch_size')}, backend {c.get('backend')}"
+    check("grpc get_model_config")(config)
+
+    def repository():
+        idx = client.get_model_repository_index(as_json=True)
+        expect(any(m["name"] == MODEL for m in idx.get("models", [])), f"index {idx}")
+        client.unload_model(MODEL, headers=DEPLOYER)
+        expect(client.is_model_ready(MODEL) is False, "still ready after unload")
+        client.load_model(MODEL, headers=DEPLOYER)
+        expect(client.is_model_ready(MODEL) is True, "not ready after load")
+        verify(infer(X3), 3)
+    check("grpc repository index, unload_model / load_model")(repository)
+    client.close()
+
+
 # --------------------------------------------------------------------------- server handling
 def free_port() -> int:
     with socket.socket() as s:
@@ -456,22 +581,33 @@ def main() -> int:
     ap.add_argument("--url", default=os.environ.get("KEEL_URL", "127.0.0.1:8080"),
                     help="host:port of a running Keel (default $KEEL_URL or 127.0.0.1:8080)")
     ap.add_argument("--keel-bin", help="start this keel binary on a free loopback port (serving ./models) and stop it at the end")
-    ap.add_argument("--skip", choices=["triton", "kserve"], action="append", default=[])
+    ap.add_argument("--grpc-url", default=os.environ.get("KEEL_GRPC_URL", "127.0.0.1:8001"),
+                    help="host:port of its gRPC server (default $KEEL_GRPC_URL or 127.0.0.1:8001)")
+    ap.add_argument("--skip", choices=["triton", "kserve", "grpc"], action="append", default=[])
     args = ap.parse_args()
 
     proc = None
     tmp = None
     url = args.url
+    grpc_url = args.grpc_url
     if args.keel_bin:
         tmp = tempfile.TemporaryDirectory(prefix="keel-clients-")
         url = f"127.0.0.1:{free_port()}"
+        grpc_url = f"127.0.0.1:{free_port()}"
         log = open(Path(tmp.name) / "keel.log", "wb")
         proc = subprocess.Popen([args.keel_bin, "serve", "--host", "127.0.0.1", "--port", url.split(":")[1],
+                                 "--grpc-port", grpc_url.split(":")[1],
                                  "--model-repository", str(REPO / "models"), "--data-dir", str(Path(tmp.name) / "data")],
                                 cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         print(f"started {args.keel_bin} on {url} (pid {proc.pid})")
     try:
         wait_ready(url, proc)
+        key = os.environ.get("KEEL_ADMIN_KEY")
+        if key is None and tmp is not None:
+            key_file = Path(tmp.name) / "data" / "admin-key"
+            key = key_file.read_text().strip() if key_file.exists() else None
+        if key:
+            DEPLOYER["authorization"] = f"Bearer {key}"
         print(f"keel at {url} is ready; reference: models/churn/reference.json "
               f"({len(X_ALL)} rows, xgboost {REF['library_version']})")
         if "triton" not in args.skip:
@@ -479,6 +615,11 @@ def main() -> int:
                 triton_checks(url)
             except ImportError as e:
                 record("FAIL", "import tritonclient.http", str(e))
+        if "grpc" not in args.skip:
+            try:
+                triton_grpc_checks(grpc_url)
+            except ImportError as e:
+                record("FAIL", "import tritonclient.grpc", str(e))
         if "kserve" not in args.skip:
             try:
                 kserve_checks(url)

@@ -45,7 +45,7 @@ public enum V2BinaryCodec {
 
     /// Typed storage from raw little-endian bytes; `count` is the (already bounded) element
     /// count of the declared shape, which the bytes must match exactly.
-    static func decodeData(_ bytes: ArraySlice<UInt8>, type: DataType, count: Int, name: String) throws(KeelError) -> TensorData {
+    public static func decodeData(_ bytes: ArraySlice<UInt8>, type: DataType, count: Int, name: String) throws(KeelError) -> TensorData {
         guard let width = type.byteWidth else { return .bytes(try decodeBytesElements(bytes, count: count, name: name)) }
         let (needed, overflow) = count.multipliedReportingOverflow(by: width)
         guard !overflow, bytes.count == needed else {

@@ -41,7 +41,7 @@ public enum V2JSONCodec {
         return (request, inputs)
     }
 
-    static func checkUniqueNames(_ inputs: [NamedTensor]) throws(KeelError) {
+    public static func checkUniqueNames(_ inputs: [NamedTensor]) throws(KeelError) {
         var seen = Set<String>()
         for t in inputs where !seen.insert(t.name).inserted {
             throw .invalidInput("input '\(t.name.prefix(64))' appears more than once")

@@ -36,66 +36,85 @@ public final class AccessGuard: Sendable {
 
     /// The key or token from `Authorization: Bearer <credential>` or `X-API-Key: <key>`.
     static func secret(_ request: Request) -> String? {
-        if let header = request.headers[.authorization] {
+        secret(authorization: request.headers[.authorization], apiKey: HTTPField.Name("X-API-Key").flatMap { request.headers[$0] })
+    }
+
+    /// The credential of an `Authorization` value (only `Bearer` is taken) or else of an API-key value.
+    static func secret(authorization: String?, apiKey: String?) -> String? {
+        if let header = authorization {
             let parts = header.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
             return nil
         }
-        if let name = HTTPField.Name("X-API-Key"), let key = request.headers[name] { return key }
-        return nil
+        return apiKey
     }
 
-    /// The caller of a request that needs `role`, or the refusal as a `KeelError`.
+    /// What the guard needs of a call, whichever protocol carried it.
+    struct Call: Sendable {
+        /// `GET`, `POST`… or `gRPC`.
+        var method: String
+        /// The route's template, or the gRPC method's path.
+        var route: String
+        /// The model the call names (nil: none).
+        var model: String?
+        var requestID: String
+    }
+
+    /// The caller of an HTTP request that needs `role`, or the refusal as a `KeelError`.
     func authorize(_ role: Role, _ request: Request, _ context: KeelRequestContext) async throws(KeelError) -> Principal {
-        let secret = Self.secret(request)
+        try await authorize(role, secret: Self.secret(request), call: Call(
+            method: request.method.rawValue, route: context.endpointPath ?? request.uri.path, model: context.parameters.get("model"),
+            requestID: context.requestID))
+    }
+
+    /// The caller of a call that needs `role`, from the key or token it carries.
+    func authorize(_ role: Role, secret: String?, call: Call) async throws(KeelError) -> Principal {
         let principal: Principal
         if let tokens, let secret, TokenVerifier.looksLikeToken(secret) {
             do {
                 principal = try await tokens.verify(secret)
             } catch {
-                refuse("invalid_token", request, context)
+                refuse("invalid_token", call)
                 throw error
             }
         } else {
             guard let keys else {
-                refuse("no_keys", request, context)
+                refuse("no_keys", call)
                 throw KeelError(.unauthorized, "this server has no API keys configured; \(role.rawValue) routes are closed")
             }
             do {
                 principal = try await keys.authenticate(secret)
             } catch {
-                if error.code == .unauthorized { refuse(secret == nil ? "missing" : "invalid", request, context) }
+                if error.code == .unauthorized { refuse(secret == nil ? "missing" : "invalid", call) }
                 throw error
             }
         }
         guard principal.role.includes(role) else {
-            refuse("forbidden", request, context, key: principal.keyID)
-            throw KeelError(.forbidden, "\(principal.keyID.hasPrefix("jwt:") ? "token of" : "API key") '\(principal.name)' has role '\(principal.role.rawValue)'; \(request.method.rawValue) \(context.endpointPath ?? request.uri.path) needs '\(role.rawValue)' or higher")
+            refuse("forbidden", call, key: principal.keyID)
+            throw KeelError(.forbidden, "\(principal.keyID.hasPrefix("jwt:") ? "token of" : "API key") '\(principal.name)' has role '\(principal.role.rawValue)'; \(call.method) \(call.route) needs '\(role.rawValue)' or higher")
         }
-        try Self.checkModels(principal, request, context)
+        try Self.checkModels(principal, call)
         return principal
     }
 
     /// A key limited to some models may call only routes that name one of them in their path
     /// (and `whoami`): everything else — lists, jobs, keys — could reach other models.
-    static func checkModels(_ principal: Principal, _ request: Request, _ context: KeelRequestContext) throws(KeelError) {
+    static func checkModels(_ principal: Principal, _ call: Call) throws(KeelError) {
         guard let models = principal.models else { return }
-        let route = context.endpointPath ?? request.uri.path
-        if route == AccessRoutes.whoami { return }
+        if call.route == AccessRoutes.whoami { return }
         let allowed = models.sorted().joined(separator: ", ")
-        guard let model = context.parameters.get("model") else {
-            throw KeelError(.forbidden, "API key '\(principal.name)' is limited to the models \(allowed); \(request.method.rawValue) \(route) is not about one model")
+        guard let model = call.model else {
+            throw KeelError(.forbidden, "API key '\(principal.name)' is limited to the models \(allowed); \(call.method) \(call.route) is not about one model")
         }
         guard models.contains(model) else {
             throw KeelError(.forbidden, "API key '\(principal.name)' is limited to the models \(allowed), not '\(model.prefix(128))'")
         }
     }
 
-    private func refuse(_ reason: String, _ request: Request, _ context: KeelRequestContext, key: String? = nil) {
+    private func refuse(_ reason: String, _ call: Call, key: String? = nil) {
         metrics.authFailure(reason: reason)
         var metadata: Logger.Metadata = [
-            "request_id": .string(context.requestID), "reason": .string(reason),
-            "method": .string(request.method.rawValue), "route": .string(context.endpointPath ?? "unmatched"),
+            "request_id": .string(call.requestID), "reason": .string(reason), "method": .string(call.method), "route": .string(call.route),
         ]
         if let key { metadata["key_id"] = .string(key) }
         failureLog.warning("authentication refused", metadata: metadata)

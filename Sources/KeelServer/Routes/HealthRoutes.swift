@@ -7,7 +7,7 @@ struct HealthRoutes {
     let manager: ModelManager
     let metrics: ServingMetrics
 
-    static let extensions: [JSONValue] = ["binary_tensor_data", "model_repository", "parameters"].map { .string($0) }
+    static let extensions: [JSONValue] = ["binary_tensor_data", "model_repository", "parameters", "statistics", "model_configuration"].map { .string($0) }
 
     func register(on routes: KeelRoutes) {
         routes.get("/health", .open, "Liveness (Keel)", doc: .json(.object(["status": .string(oneOf: ["ok"])], required: ["status"]))) { _, _ in JSONResponse.value(.object(["status": "ok"])) }

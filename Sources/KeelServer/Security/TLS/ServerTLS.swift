@@ -74,14 +74,17 @@ public final class ServerCertificate: Sendable {
             config.trustRoots = .certificates(clientRoots)
             config.sendCANameList = true
         }
-        config.sslContextCallback = { [self] _, promise in
-            let (chain, key) = pair.withLock { ($0.chain, $0.key) }
-            var change = NIOSSLContextConfigurationOverride()
-            change.certificateChain = chain.map { .certificate($0) }
-            change.privateKey = .privateKey(key)
-            promise.succeed(change)
-        }
+        config.sslContextCallback = { [self] _, promise in promise.succeed(currentOverride()) }
         return config
+    }
+
+    /// The current pair, as a handshake's configuration override.
+    func currentOverride() -> NIOSSLContextConfigurationOverride {
+        let (chain, key) = pair.withLock { ($0.chain, $0.key) }
+        var change = NIOSSLContextConfigurationOverride()
+        change.certificateChain = chain.map { .certificate($0) }
+        change.privateKey = .privateKey(key)
+        return change
     }
 
     /// Re-reads the files if either changed; true when a new pair was installed.
