@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "keel", targets: ["keel"]),
+        .executable(name: "keel-echo", targets: ["keel-echo"]),
         .library(name: "KeelCore", targets: ["KeelCore"]),
         .library(name: "KeelEngine", targets: ["KeelEngine"]),
         .library(name: "KeelStore", targets: ["KeelStore"]),
@@ -140,6 +141,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The bare Hummingbird baseline of scripts/bench/http.sh.
+        .executableTarget(name: "keel-echo", dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"]),
         .testTarget(name: "KeelMonitoringTests", dependencies: ["KeelMonitoring", "KeelCore", "KeelStore", "KeelServing", "KeelTestSupport"]),
         .testTarget(name: "KeelServingTests", dependencies: ["KeelServing", "KeelRegistry", "KeelCore", "KeelEngine"]),

@@ -6,7 +6,7 @@ struct Keel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keel",
         abstract: "Keel: fast model serving and MLOps.",
-        subcommands: [ServeCommand.self, PredictCommand.self, InspectCommand.self, BenchCommand.self, ModelsCommand.self, KeysCommand.self, AuditCommand.self, OpenAPICommand.self, DriftCommand.self, PredictionsCommand.self, FeedbackCommand.self, MonitorCommand.self, RolloutCommand.self, ExperimentCommand.self, BatchCommand.self, MonitoringBenchCommand.self, RouterBenchCommand.self]
+        subcommands: [ServeCommand.self, PredictCommand.self, InspectCommand.self, BenchCommand.self, ModelsCommand.self, KeysCommand.self, AuditCommand.self, OpenAPICommand.self, DriftCommand.self, PredictionsCommand.self, FeedbackCommand.self, MonitorCommand.self, RolloutCommand.self, ExperimentCommand.self, BatchCommand.self, MonitoringBenchCommand.self, RouterBenchCommand.self, GRPCBenchCommand.self]
     )
 
     static func main() async {

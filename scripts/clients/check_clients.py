@@ -6,7 +6,8 @@
   index, inference with JSON and binary tensors (inputs and requested outputs), errors,
   unload/load through the repository extension.
 * KServe Python SDK (kserve.InferenceRESTClient, InferRequest, InferInput): v2 readiness and
-  inference (JSON and binary inputs), and its v1 client against Keel's records API.
+  inference (JSON and binary inputs), and its v1 client against Keel's records API; and its
+  gRPC client (kserve.InferenceGRPCClient): readiness and inference.
 
 Results are compared with models/churn/reference.json (xgboost's own predictions).
 Prints one line per check and a closing 'N passed, N failed'; exits 1 on any failure.
@@ -554,6 +555,42 @@ def triton_grpc_checks(url: str) -> None:
     client.close()
 
 
+def kserve_grpc_checks(url: str) -> None:
+    from kserve import InferenceGRPCClient, InferInput, InferRequest
+
+    print(f"\n== kserve {_version('kserve')} InferenceGRPCClient -> {url}", flush=True)
+
+    async def run() -> None:
+        c = InferenceGRPCClient(url, timeout=10, retries=2)  # grpcio refuses a retry policy of fewer than 2 attempts
+        try:
+            for name, fn in [("kserve grpc is_server_live", lambda: c.is_server_live()),
+                             ("kserve grpc is_server_ready", lambda: c.is_server_ready())]:
+                try:
+                    expect(await fn() is True, "not True")
+                    record("PASS", name)
+                except Exception as e:  # noqa: BLE001
+                    record("FAIL", name, f"{type(e).__name__}: {e}"[:400])
+            try:
+                expect(await c.is_model_ready(MODEL) is True, "is_model_ready(churn) is not True")
+                record("PASS", "kserve grpc is_model_ready")
+            except Exception as e:  # noqa: BLE001
+                record("FAIL", "kserve grpc is_model_ready", f"{type(e).__name__}: {e}"[:400])
+            try:
+                inp = InferInput(name="input", shape=[3, 22], datatype="FP32")
+                inp.set_data_from_numpy(X3)
+                res = await c.infer(InferRequest(model_name=MODEL, infer_inputs=[inp], request_id="kserve-grpc"))
+                expect(res.model_name == MODEL, f"model_name {res.model_name!r}")
+                lab = res.get_output_by_name("label").as_numpy()
+                expect(np.array_equal(lab, L3), f"labels {lab.tolist()}")
+                record("PASS", "kserve grpc infer [3,22]", close(res.get_output_by_name("probabilities").as_numpy(), P3, "probabilities"))
+            except Exception as e:  # noqa: BLE001
+                record("FAIL", "kserve grpc infer [3,22]", f"{type(e).__name__}: {e}"[:400])
+        finally:
+            await c.close()
+
+    asyncio.run(run())
+
+
 # --------------------------------------------------------------------------- server handling
 def free_port() -> int:
     with socket.socket() as s:
@@ -584,6 +621,7 @@ def main() -> int:
     ap.add_argument("--grpc-url", default=os.environ.get("KEEL_GRPC_URL", "127.0.0.1:8001"),
                     help="host:port of its gRPC server (default $KEEL_GRPC_URL or 127.0.0.1:8001)")
     ap.add_argument("--skip", choices=["triton", "kserve", "grpc"], action="append", default=[])
+    ap.add_argument("--kserve-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     proc = None
@@ -610,21 +648,38 @@ def main() -> int:
             DEPLOYER["authorization"] = f"Bearer {key}"
         print(f"keel at {url} is ready; reference: models/churn/reference.json "
               f"({len(X_ALL)} rows, xgboost {REF['library_version']})")
-        if "triton" not in args.skip:
+        if "triton" not in args.skip and not args.kserve_only:
             try:
                 triton_checks(url)
             except ImportError as e:
                 record("FAIL", "import tritonclient.http", str(e))
-        if "grpc" not in args.skip:
+        if "grpc" not in args.skip and not args.kserve_only:
             try:
                 triton_grpc_checks(grpc_url)
             except ImportError as e:
                 record("FAIL", "import tritonclient.grpc", str(e))
-        if "kserve" not in args.skip:
+        if "kserve" not in args.skip and args.kserve_only:
             try:
                 kserve_checks(url)
+                if "grpc" not in args.skip:
+                    kserve_grpc_checks(grpc_url)
             except ImportError as e:
                 record("FAIL", "import kserve", str(e))
+        elif "kserve" not in args.skip:
+            # kserve and tritonclient each register the `inference.*` protobuf messages in the
+            # process-wide descriptor pool, so the KServe checks run in a process of their own.
+            cmd = [sys.executable, __file__, "--url", url, "--grpc-url", grpc_url, "--kserve-only"]
+            cmd += [a for s in args.skip for a in ("--skip", s)]
+            child = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            sys.stdout.write(child.stdout)
+            sys.stderr.write(child.stderr)
+            for line in child.stdout.splitlines():
+                for status in ("PASS", "FAIL", "NOTE"):
+                    if line.startswith(status + " "):
+                        RESULTS.append((status, line[len(status) + 1:], ""))
+            if child.returncode != 0 and not any(s == "FAIL" for s, _, _ in RESULTS):
+                record("FAIL", "kserve checks", f"exited with {child.returncode}")
+
     finally:
         if proc is not None:
             proc.terminate()
