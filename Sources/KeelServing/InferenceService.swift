@@ -113,8 +113,7 @@ public final class InferenceService: Sendable {
         let entities = try Self.entityIDs(request, rows: inputs.values.first?.shape.first ?? 0) ?? origin.entityIDs
         let split = router.split(for: model)
         let (served, arm) = try route(model, version: version, split: split, key: entities?.first ?? origin.requestID)
-        let known = Set(served.metadata.outputs.map(\.name))
-        for output in request.outputs where !known.contains(output.name) {
+        for output in request.outputs where !served.metadata.outputs.contains(where: { $0.name == output.name }) {
             throw KeelError.invalidInput("unknown output '\(output.name)'; model '\(model)' outputs \(served.metadata.outputs.map { "'\($0.name)'" }.joined(separator: ", "))")
         }
         let answer = try await infer(served, inputs, split: split, routed: version == nil)

@@ -10,7 +10,13 @@ public final class ServingMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
     private let perVersion = Mutex<[String: VersionMetrics]>([:])
-    private let perRoute = Mutex<[String: RouteMetrics]>([:])
+    private let perRoute = Mutex<[RouteKey: RouteMetrics]>([:])
+
+    struct RouteKey: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
     /// Counters with one label, by metric name and label value.
     private let labelled = Mutex<[String: CoreMetrics.Counter]>([:])
 
@@ -52,7 +58,7 @@ public final class ServingMetrics: Sendable {
 
     /// Handles for one HTTP route, method and status, created once and cached.
     public func route(_ route: String, method: String, status: Int) -> RouteMetrics {
-        let key = route + " " + method + " " + String(status)
+        let key = RouteKey(route: route, method: method, status: status)
         return perRoute.withLock { cache in
             if let m = cache[key] { return m }
             let m = RouteMetrics(route: route, method: method, status: status, factory: factory)

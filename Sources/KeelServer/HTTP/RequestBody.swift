@@ -4,7 +4,8 @@ import KeelCore
 /// Reading request bodies with Keel's size limit and error.
 enum RequestBody {
     static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
-        if let text = request.headers[.contentLength] {
+        // The first value only: the joining getter (`headers[.contentLength]`) allocates.
+        if let text = request.headers[values: .contentLength].first {
             guard let length = Int(text), length >= 0 else {
                 throw KeelError.invalidInput("Content-Length '\(text.prefix(40))' is not a non-negative integer")
             }

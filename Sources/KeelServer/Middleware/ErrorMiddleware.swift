@@ -13,11 +13,11 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as KeelError {
             if error.code == .internal {
-                context.logger.error("request failed", metadata: ["error": "\(error.message)", "route": "\(context.endpointPath ?? "unmatched")"])
+                context.logger.error("request failed", metadata: ["error": "\(error.message)", "route": "\(context.endpointPath ?? "unmatched")", "request_id": "\(context.requestID)"])
                 return JSONResponse.error(500, "internal error; the server log has the details under request id \(context.requestID)")
             }
             if error.httpStatus >= 500 {
-                context.logger.warning("request failed", metadata: ["error": "\(error.message)", "route": "\(context.endpointPath ?? "unmatched")"])
+                context.logger.warning("request failed", metadata: ["error": "\(error.message)", "route": "\(context.endpointPath ?? "unmatched")", "request_id": "\(context.requestID)"])
             }
             return JSONResponse.error(error.httpStatus, error.message)
         } catch let error as HTTPError {
@@ -30,7 +30,7 @@ struct ErrorMiddleware: RouterMiddleware {
             }
             return JSONResponse.error(error.status.code, message)
         } catch {
-            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))", "route": "\(context.endpointPath ?? "unmatched")"])
+            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))", "route": "\(context.endpointPath ?? "unmatched")", "request_id": "\(context.requestID)"])
             return JSONResponse.error(500, "internal error; the server log has the details under request id \(context.requestID)")
         }
     }

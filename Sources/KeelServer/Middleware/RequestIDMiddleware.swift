@@ -2,8 +2,9 @@ import HTTPTypes
 import Hummingbird
 import Synchronization
 
-/// Honours `X-Request-ID` (or generates one), puts it in the request's log metadata and
-/// echoes it on the response.
+/// Honours `X-Request-ID` (or generates one) and echoes it on the response. Log lines name it
+/// explicitly (`request_id`): setting it as logger metadata would copy the log handler's
+/// metadata dictionary on every request.
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = KeelRequestContext
     static let header = HTTPField.Name("X-Request-ID")!
@@ -16,7 +17,6 @@ struct RequestIDMiddleware: RouterMiddleware {
         let given = request.headers[Self.header].flatMap { $0.isEmpty || $0.utf8.count > 200 ? nil : $0 }
         let id = given ?? ids.next()
         context.requestID = id
-        context.logger[metadataKey: "request_id"] = .string(id)
         var response = try await next(request, context)
         response.headers[Self.header] = id
         return response

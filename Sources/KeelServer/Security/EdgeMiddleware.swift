@@ -32,6 +32,12 @@ struct EdgeMiddleware: RouterMiddleware {
     static let probes: Set<String> = ["/health", "/ready", "/v2/health/live", "/v2/health/ready"]
 
     static let strictTransport = HTTPField.Name("Strict-Transport-Security")!
+    /// Added to every response; built once, and appended rather than set (no handler sets
+    /// them, and setting scans and rebuilds the field list).
+    static let securityFields = [
+        HTTPField(name: nosniff, value: "nosniff"), HTTPField(name: referrer, value: "no-referrer"), HTTPField(name: frame, value: "DENY"),
+    ]
+    static let hstsField = HTTPField(name: strictTransport, value: "max-age=31536000")
     /// HTTP/1 `Host` becomes the request's authority; the header is read when a test sets it directly.
     static let hostHeader = HTTPField.Name("Host")!
 
@@ -99,10 +105,8 @@ struct EdgeMiddleware: RouterMiddleware {
     /// The headers every response carries; management responses are never cached.
     func secured(_ response: Response, _ request: Request) -> Response {
         var response = response
-        response.headers[Self.nosniff] = "nosniff"
-        response.headers[Self.referrer] = "no-referrer"
-        response.headers[Self.frame] = "DENY"
-        if hsts { response.headers[Self.strictTransport] = "max-age=31536000" }
+        response.headers.append(contentsOf: Self.securityFields)
+        if hsts { response.headers.append(Self.hstsField) }
         if request.uri.path.hasPrefix("/api/"), response.headers[.cacheControl] == nil {
             response.headers[.cacheControl] = "no-store"
         }
