@@ -82,6 +82,18 @@ extension ServingMetrics {
     }
 
     /// A counter with one label, created once and cached.
+    /// A counter with two dimensions, created once per series (for per-call counts such as
+    /// `keel_grpc_requests_total{method, code}`).
+    public func counter(_ label: String, _ first: (String, String), _ second: (String, String)) -> CoreMetrics.Counter {
+        let key = label + "\u{0}" + first.1 + "\u{0}" + second.1
+        return labelled.withLock { cache in
+            if let c = cache[key] { return c }
+            let c = CoreMetrics.Counter(label: label, dimensions: [first, second], factory: factory)
+            cache[key] = c
+            return c
+        }
+    }
+
     func counter(_ label: String, _ dimension: String, _ value: String) -> CoreMetrics.Counter {
         let key = label + "\u{0}" + value
         return labelled.withLock { cache in

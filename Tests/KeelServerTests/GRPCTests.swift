@@ -245,6 +245,10 @@ import Testing
             failing.inputs[0].shape = [1, 5]
             _ = await Self.code { _ = try await client.modelInfer(failing) }
 
+            let exposition = String(decoding: built.service.manager.metrics.exposition(), as: UTF8.self)
+            #expect(exposition.contains(#"keel_grpc_requests_total{method="ModelInfer",code="OK"} 2"#)
+                || exposition.contains(#"keel_grpc_requests_total{code="OK",method="ModelInfer"} 2"#), "\(exposition.split(separator: "\n").filter { $0.contains("grpc") })")
+            #expect(exposition.contains("INVALID_ARGUMENT") || exposition.contains("invalidArgument"))
             let all = try await client.modelStatistics(Inference_ModelStatisticsRequest())
             let churn = try #require(all.modelStats.first { $0.name == "churn" })
             #expect(churn.inferenceCount == 3)

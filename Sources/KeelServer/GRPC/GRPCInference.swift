@@ -239,16 +239,16 @@ struct GRPCInference: Inference_GRPCInferenceService.ServiceProtocol {
     private func admit(_ access: Access, _ metadata: Metadata, _ context: ServerContext, model: String?) async throws -> String {
         let given = metadata[stringValues: "x-request-id"].first { !$0.isEmpty && $0.utf8.count <= 200 }
         let requestID = given ?? ids.next()
-        let address = Self.address(context.remotePeer)
         let limiter: RateLimiter?
         switch access {
         case .open: limiter = nil
         case .inference: limiter = guardian.inferenceLimiter
         case .role: limiter = guardian.managementLimiter
         }
-        func limit(_ key: String) throws {
+        // The peer's address is parsed only when a limit is set.
+        func limit(_ key: @autoclosure () -> String) throws {
             guard let limiter else { return }
-            let decision = limiter.take(key)
+            let decision = limiter.take(key())
             guard decision.allowed else {
                 guardian.metrics.rateLimited(class: access == .inference ? "inference" : "management")
                 count(context, "RESOURCE_EXHAUSTED")
@@ -259,7 +259,7 @@ struct GRPCInference: Inference_GRPCInferenceService.ServiceProtocol {
             }
         }
         guard let role = access.requiredRole(inferenceRequiresKey: guardian.inferenceRequiresKey) else {
-            try limit("a:" + address)
+            try limit("a:" + Self.address(context.remotePeer))
             return requestID
         }
         let principal: Principal
@@ -267,7 +267,7 @@ struct GRPCInference: Inference_GRPCInferenceService.ServiceProtocol {
             principal = try await guardian.authorize(role, secret: Self.secret(metadata), call: AccessGuard.Call(
                 method: "gRPC", route: context.descriptor.fullyQualifiedMethod, model: model, requestID: requestID))
         } catch {
-            try limit("a:" + address)
+            try limit("a:" + Self.address(context.remotePeer))
             count(context, "\(Self.status(error.code))")
             throw Self.rpcError(error, requestID: requestID)
         }
@@ -276,7 +276,7 @@ struct GRPCInference: Inference_GRPCInferenceService.ServiceProtocol {
     }
 
     private func count(_ context: ServerContext, _ code: String) {
-        guardian.metrics.counter("keel_grpc_requests_total", [("method", context.descriptor.method), ("code", code)]).increment()
+        guardian.metrics.counter("keel_grpc_requests_total", ("method", context.descriptor.method), ("code", code)).increment()
     }
 
     /// The key or token from the `authorization` metadata (`Bearer …`) or `x-api-key`.
