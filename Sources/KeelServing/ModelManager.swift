@@ -123,6 +123,7 @@ public final class ModelManager: Sendable {
                 throw KeelError(.conflict, "model '\(name)' is served from the registry; the repository cannot load over it")
             }
             Self.emptyCaches(replaced)
+            publishReadiness(name)
             logger.info("model ready", metadata: ["model": "\(name)", "versions": "\(order.joined(separator: ","))"])
         } catch {
             models.withLock { m in
@@ -132,6 +133,7 @@ public final class ModelManager: Sendable {
                 e.reason = error.message
                 m[name] = e
             }
+            publishReadiness(name)
             throw error
         }
     }
@@ -158,6 +160,7 @@ public final class ModelManager: Sendable {
             return previous
         }
         Self.emptyCaches(previous)
+        publishReadiness(name)
     }
 
     private func loadVersion(name: String, version: String, file: URL, config: ModelConfig) async throws(KeelError) -> ServedVersion {
@@ -214,6 +217,7 @@ public final class ModelManager: Sendable {
             return previous
         }
         Self.emptyCaches(previous + versions)
+        publishReadiness(name)
         logger.info("model installed", metadata: [
             "model": "\(name)", "versions": "\(order.joined(separator: ","))",
             "aliases": "\(aliases.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
@@ -262,6 +266,19 @@ public final class ModelManager: Sendable {
             if e.versions.isEmpty { e.state = .unavailable }
             m[name] = e
         }
+        publishReadiness(name)
+    }
+
+    /// `keel_model_ready{model}`: 1 while the model can serve, 0 while it is known but cannot
+    /// (failed to load, its versions unavailable); a model deliberately unloaded or removed
+    /// from the registry loses the series, so an alert on 0 fires only for models that should serve.
+    private func publishReadiness(_ name: String) {
+        let state = models.withLock { $0[name].map { ($0.state, $0.reason) } }
+        let gauge = metrics.gauge("keel_model_ready", [("model", name)])
+        switch state {
+        case nil, (_, "unloaded")?: gauge.destroy()
+        case let (s, _)?: gauge.record(s == .ready ? 1 : 0)
+        }
     }
 
     /// Stops serving a repository model. Requests already running on it finish normally.
@@ -281,6 +298,7 @@ public final class ModelManager: Sendable {
             return previous
         }
         Self.emptyCaches(previous)
+        publishReadiness(name)
         logger.info("model unloaded", metadata: ["model": "\(name)"])
     }
 

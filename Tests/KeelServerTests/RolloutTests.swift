@@ -30,8 +30,18 @@ import Testing
         _ = try await s.registry.register(new, by: .system)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let controller = RolloutController(registry: s.registry, router: router, monitoring: s.service, holder: "test-replica", logger: logger)
+        let controller = RolloutController(
+            registry: s.registry, router: router, monitoring: s.service, holder: "test-replica", metrics: s.manager.metrics, logger: logger)
         return (s, controller)
+    }
+
+    /// The value of one series in the server's Prometheus exposition (nil: no such series).
+    static func sample(_ s: MonitoredServer, _ series: String) -> Double? {
+        let text = String(decoding: s.manager.metrics.exposition(), as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
     }
 
     static func startBody(_ fields: String) -> ByteBuffer { TestServer.body("{\"version\":2,\(fields)}") }
@@ -113,6 +123,11 @@ import Testing
             #expect(started.status == .created)
             try await s.follower.sync()
             await controller.tick()
+            // What the dashboards and the rollback alert read.
+            #expect(Self.sample(s, #"keel_rollout_weight{model="churn",version="2",arm="canary"}"#) == 50)
+            #expect(Self.sample(s, #"keel_rollout_weight{model="churn",version="1",arm="stable"}"#) == 50)
+            #expect(Self.sample(s, #"keel_rollout_decisions_total{model="churn",strategy="canary",decision="rolled_back"}"#) == 0)
+            #expect(Self.sample(s, #"keel_model_ready{model="churn"}"#) == 1)
             for expected in ["running", "rolled_back"] {
                 _ = try await Self.traffic(client, records)
                 await s.writer.flush()
@@ -125,6 +140,8 @@ import Testing
             let done = try Self.json(try await client.execute(uri: "/api/v1/models/churn/rollouts/current", method: .get, headers: deployer))
             #expect(done["weight"] == 0 && (done["reason"]?.stringValue ?? "").contains("p95_latency_ms"))
             #expect(done["analysis"]?.arrayValue?.first?["verdict"] == "fail")
+            #expect(Self.sample(s, #"keel_rollout_decisions_total{model="churn",strategy="canary",decision="rolled_back"}"#) == 1)
+            #expect(Self.sample(s, #"keel_rollout_weight{model="churn",version="2",arm="canary"}"#) == nil, "a finished rollout's weights are removed")
             #expect(try await s.registry.aliases("churn").map { "\($0.alias)=\($0.version)" } == ["production=1"])
             #expect(s.router.split(for: "churn") == nil)
             try await s.follower.sync()

@@ -34,7 +34,7 @@ public struct MonitoringRuntime: Sendable {
             service: service, interval: configuration.monitoringInterval,
             retention: RetentionPolicy(maxAge: configuration.logRetention, maxRows: configuration.logMaxRows), notifier: notifier, logger: logger)
         router = DeploymentRouter()
-        rollouts = RolloutController(registry: registry, router: router, monitoring: service, logger: logger)
+        rollouts = RolloutController(registry: registry, router: router, monitoring: service, metrics: m, logger: logger)
         shadow = ShadowRunner(router: router, monitor: monitor, dropped: m.counter("keel_shadow_dropped_total"), logger: logger)
     }
 

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import KeelCore
 import KeelMonitoring
@@ -17,8 +18,13 @@ public final class RolloutController: Sendable {
     public let monitoring: MonitoringService?
     public let interval: Duration
     public let holder: String
+    /// Where `keel_rollout_weight` and `keel_rollout_decisions_total` go (nil: not published).
+    public let metrics: ServingMetrics?
     let logger: Logger
     private let ticks = Atomic<Int>(0)
+    /// The weight series this replica published last round (model, version, arm), so a
+    /// finished rollout's series are removed.
+    private let published = Mutex<Set<[String]>>([])
 
     /// Who the audit log names for the controller's decisions.
     public static let principal = Principal(keyID: "rollout-controller", name: "rollout controller", role: .admin)
@@ -27,8 +33,9 @@ public final class RolloutController: Sendable {
 
     public init(
         registry: Registry, router: DeploymentRouter, monitoring: MonitoringService?, interval: Duration = .seconds(1),
-        holder: String = MonitoringController.replicaID(), logger: Logger = Logger(label: "keel.rollouts")
+        holder: String = MonitoringController.replicaID(), metrics: ServingMetrics? = nil, logger: Logger = Logger(label: "keel.rollouts")
     ) {
+        self.metrics = metrics
         self.registry = registry
         self.router = router
         self.monitoring = monitoring
@@ -67,6 +74,7 @@ public final class RolloutController: Sendable {
                     let after = try await registry.changeRollout(r.model, .analysis(results), by: Self.principal, now: now)
                     changed = true
                     if after.state != r.state || after.step != r.step {
+                        countDecision(r, after)
                         logger.notice("rollout decision", metadata: [
                             "model": "\(r.model)", "rollout": "\(r.id)", "state": "\(after.state.rawValue)", "weight": "\(after.weight)",
                             "reason": "\(after.reason ?? "")",
@@ -95,6 +103,53 @@ public final class RolloutController: Sendable {
                 mirror: r.mirror, arms: (r.arms ?? []).map { SplitArm(name: $0.name, version: String($0.version), weight: $0.weight) })
         }
         if splits != router.all { router.install(splits) }
+        publishWeights(active)
+    }
+
+    /// `keel_rollout_weight{model, version, arm}`: the percent of a model's live traffic each
+    /// version of an active rollout or experiment gets (a shadow candidate: the percent of
+    /// requests copied to it), set every round on every replica.
+    func publishWeights(_ active: [Rollout]) {
+        guard let metrics else { return }
+        var series: [[String]: Double] = [:]
+        for r in active {
+            // The outcomes an alert watches exist at 0 from the rollout's start, so their
+            // first increment is a visible increase (Prometheus cannot see a series born at 1).
+            for decision in [Rollout.State.rolledBack, .promoted] {
+                metrics.counter("keel_rollout_decisions_total", [
+                    ("model", r.model), ("strategy", r.strategy.rawValue), ("decision", decision.rawValue),
+                ]).increment(by: 0)
+            }
+            switch r.strategy {
+            case .experiment:
+                for arm in r.arms ?? [] { series[[r.model, String(arm.version), "experiment"], default: 0] += arm.weight }
+            case .shadow:
+                series[[r.model, String(r.stable), "stable"]] = 100
+                series[[r.model, String(r.candidate), "shadow"]] = r.mirror
+            case .canary, .blueGreen:
+                series[[r.model, String(r.stable), "stable"]] = 100 - r.weight
+                series[[r.model, String(r.candidate), "canary"]] = r.weight
+            }
+        }
+        func gauge(_ key: [String]) -> CoreMetrics.Gauge {
+            metrics.gauge("keel_rollout_weight", [("model", key[0]), ("version", key[1]), ("arm", key[2])])
+        }
+        let gone = published.withLock { old in
+            let gone = old.subtracting(series.keys)
+            old = Set(series.keys)
+            return gone
+        }
+        for key in gone { gauge(key).destroy() }
+        for (key, weight) in series { gauge(key).record(weight) }
+    }
+
+    /// `keel_rollout_decisions_total{model, strategy, decision}`: the controller's decisions
+    /// (`step`, `paused`, `promoted`, `rolled_back`, …), counted by the replica that took them.
+    func countDecision(_ before: Rollout, _ after: Rollout) {
+        let decision = after.state != before.state ? after.state.rawValue : "step"
+        metrics?.counter("keel_rollout_decisions_total", [
+            ("model", after.model), ("strategy", after.strategy.rawValue), ("decision", decision),
+        ]).increment()
     }
 
     /// This replica's request and error counts, for the leader to sum.

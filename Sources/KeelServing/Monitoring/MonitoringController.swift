@@ -214,6 +214,11 @@ public final class MonitoringController: Sendable {
                 }
                 if let n = quality["labelled"]?.doubleValue { metrics.gauge("keel_labelled_predictions", dims).record(n) }
                 if let n = quality["unmatched"]?.doubleValue { metrics.gauge("keel_feedback_unmatched", dims).record(n) }
+                // 1 while a floor or ceiling of the model's monitoring settings is broken (the
+                // `quality_below_floor` event's state), for alerting without repeating the limits.
+                if let failing = quality["failing_floors"]?.arrayValue {
+                    metrics.gauge("keel_quality_below_floor", [("model", model), ("version", version)]).record(failing.isEmpty ? 0 : 1)
+                }
             }
         }
     }
