@@ -46,8 +46,8 @@ public struct ModelEvaluator: Sendable {
             throw KeelError.invalidInput("holdout has no label column '\(label)' (columns: \(table.header.prefix(50).joined(separator: ", ")))")
         }
         guard !table.rows.isEmpty else { throw KeelError.invalidInput("holdout has no rows") }
-        let encode = try encoder(table: table, skipping: labelColumn, config: s.config, model: s.model)
-        let outputs = try score(s.model, rows: table.rows.count, encode)
+        let encode = try Self.encoder(table: table, skipping: labelColumn, config: s.config, model: s.model)
+        let outputs = try Self.score(s.model, rows: table.rows.count, encode)
         var latencies: [Double] = []
         for i in 0..<min(latencySamples, table.rows.count) {
             let inputs = try encode(i..<(i + 1))
@@ -56,7 +56,7 @@ public struct ModelEvaluator: Sendable {
             let (sec, atto) = (ContinuousClock.now - t0).components
             latencies.append((Double(sec) + Double(atto) / 1e18) * 1000)
         }
-        var metrics = try quality(outputs: outputs, labels: table.rows.map { $0[labelColumn] }, profile: s.profile)
+        var metrics = try Self.quality(outputs: outputs, labels: table.rows.map { $0[labelColumn] }, profile: s.profile)
         metrics["p50_latency_ms"] = Percentile.nearestRank(latencies, 0.5)
         metrics["p95_latency_ms"] = Percentile.nearestRank(latencies, 0.95)
         metrics["size_mb"] = Double(s.bytes.count) / 1_000_000
@@ -79,8 +79,8 @@ public struct ModelEvaluator: Sendable {
                 throw KeelError.invalidInput("the reference file has no column '\(missing.name)' of the feature schema")
             }
         }
-        let encode = try encoder(table: table, skipping: nil, config: s.config, model: s.model)
-        let outputs = try score(s.model, rows: table.rows.count, encode)
+        let encode = try Self.encoder(table: table, skipping: nil, config: s.config, model: s.model)
+        let outputs = try Self.score(s.model, rows: table.rows.count, encode)
         let profile = try reference(table, skipping: nil, scoring: s, outputs: outputs, encode: encode)
         var record = try Self.record(profile, model: model, version: number, source: "upload", by: actor)
         record.id = try await registry.store.write { tx throws(KeelError) in try await tx.appendReferenceProfile(record) }
@@ -88,7 +88,7 @@ public struct ModelEvaluator: Sendable {
     }
 
     /// Predictions in chunks, the way a batch job would run them.
-    func score(_ model: any LoadedModel, rows: Int, _ encode: (Range<Int>) throws(KeelError) -> [String: Tensor]) throws(KeelError) -> [[String: Tensor]] {
+    static func score(_ model: any LoadedModel, rows: Int, _ encode: (Range<Int>) throws(KeelError) -> [String: Tensor]) throws(KeelError) -> [[String: Tensor]] {
         var outputs: [[String: Tensor]] = []
         let chunk = 512
         var start = 0
@@ -166,7 +166,7 @@ public struct ModelEvaluator: Sendable {
 
     /// Rows → input tensors: through the version's feature schema when it has one, else every
     /// column but the label in file order as one FP32 matrix.
-    func encoder(table: CSVTable, skipping labelColumn: Int?, config: ModelConfig, model: any LoadedModel) throws(KeelError) -> (Range<Int>) throws(KeelError) -> [String: Tensor] {
+    static func encoder(table: CSVTable, skipping labelColumn: Int?, config: ModelConfig, model: any LoadedModel) throws(KeelError) -> (Range<Int>) throws(KeelError) -> [String: Tensor] {
         if let schema = config.featureSchema {
             let records = Self.records(table, schema: schema)
             return { (range: Range<Int>) throws(KeelError) -> [String: Tensor] in try schema.encode(Array(records[range])) }
@@ -198,7 +198,7 @@ public struct ModelEvaluator: Sendable {
     }
 
     /// Holdout quality through KeelMonitoring's one implementation (undefined metrics left out).
-    func quality(outputs: [[String: Tensor]], labels: [String], profile: OutputProfile) throws(KeelError) -> [String: Double] {
+    static func quality(outputs: [[String: Tensor]], labels: [String], profile: OutputProfile) throws(KeelError) -> [String: Double] {
         func run(_ f: () throws(MonitoringError) -> QualityReport) throws(KeelError) -> [String: Double] {
             do { return try f().definedMetrics } catch { throw error.keelError }
         }

@@ -8,7 +8,7 @@ struct ModelsCommand: AsyncParsableCommand {
         commandName: "models", abstract: "Manage the model registry on a Keel server.",
         subcommands: [
             Register.self, List.self, Show.self, Versions.self, AliasCommand.self, Promote.self, Compare.self, Evaluate.self,
-            Card.self, Archive.self, Delete.self, GateCommand.self,
+            Card.self, Archive.self, Delete.self, GateCommand.self, Validate.self,
         ])
 
     struct Register: AsyncParsableCommand {
@@ -257,19 +257,24 @@ struct ModelsCommand: AsyncParsableCommand {
         }
 
         struct List: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(commandName: "list", abstract: "List gates; with --version, check them against that version.")
+            static let configuration = CommandConfiguration(
+                commandName: "list", abstract: "List gates; with --version, check them against that version.",
+                discussion: "With --version: exits 1 when a gate fails (for pipelines), 0 when all pass.")
             @OptionGroup var options: ClientOptions
             @Argument var name: String
             @Option(help: "Version number or alias to check.") var version: String?
             func run() async throws {
                 try await runClient {
                     let (v, raw) = try await options.client().json(.GET, "/models/\(urlPath(name))/gates" + (version.map { "?version=\(urlPath($0))" } ?? ""))
-                    if options.json { return printJSON(raw) }
-                    if let results = v["results"]?.arrayValue {
+                    let failed = v["results"]?.arrayValue?.contains { $0["passed"] != .bool(true) } ?? false
+                    if options.json {
+                        printJSON(raw)
+                    } else if let results = v["results"]?.arrayValue {
                         print(Table.render(["GATE", "VALUE", "RESULT"], results.map { [Table.text($0["gate"]), Table.text($0["value"]), $0["passed"] == .bool(true) ? "pass" : "FAIL"] }))
                     } else {
                         print(Table.render(["GATE"], (v["gates"]?.arrayValue ?? []).map { [Table.text($0["gate"])] }))
                     }
+                    if failed { throw ExitCode(1) }
                 }
             }
         }
