@@ -125,15 +125,24 @@ extension ServerConfiguration {
     public static func resolve(
         flags: Flags, environment env: [String: String], file: [String: Any], defaultRepositoryExists: Bool
     ) throws(KeelError) -> ServerConfiguration {
+        // Every keel.yaml key this function knows is noted as it is looked up (whether or not a
+        // flag or variable wins), so a key left over at the end is a typo and is refused.
+        var known: Set<String> = []
+        func fromFile(_ key: String) -> Any? {
+            known.insert(key)
+            return file[key]
+        }
         func string(_ flag: String?, _ envKey: String, _ fileKey: String) -> String? {
-            flag ?? env[envKey] ?? file[fileKey].map { "\($0)" }
+            let inFile = fromFile(fileKey)
+            return flag ?? env[envKey] ?? inFile.map { "\($0)" }
         }
         func int(_ flag: Int?, _ envKey: String, _ fileKey: String, _ range: ClosedRange<Int>) throws(KeelError) -> Int? {
             let value: Int
+            let inFile = fromFile(fileKey)
             if let flag {
                 value = flag
             } else {
-                guard let text = env[envKey] ?? file[fileKey].map({ "\($0)" }) else { return nil }
+                guard let text = env[envKey] ?? inFile.map({ "\($0)" }) else { return nil }
                 guard let v = Int(text.trimmingCharacters(in: .whitespaces)) else {
                     throw .invalidInput("\(envKey) / \(fileKey) must be an integer, got '\(text.prefix(40))'")
                 }
@@ -183,26 +192,28 @@ extension ServerConfiguration {
         s.monitoringInterval = try milliseconds(flags.monitoringIntervalMs, "KEEL_MONITORING_INTERVAL_MS", "monitoring_interval_ms", 100...86_400_000) ?? s.monitoringInterval
         if let grace = try int(flags.blueGreenGraceS, "KEEL_BLUE_GREEN_GRACE_S", "blue_green_grace_s", 0...86_400) { s.blueGreenGrace = .seconds(grace) }
         s.batchWorkers = try int(flags.batchWorkers, "KEEL_BATCH_WORKERS", "batch_workers", 0...64) ?? s.batchWorkers
+        let folderList = fromFile("batch_folders")
         if let folders = flags.batchFolders, !folders.isEmpty {
             s.batchFolders = folders
         } else if let text = env["KEEL_BATCH_FOLDERS"] {
             s.batchFolders = text.split(separator: ":").map(String.init).filter { !$0.isEmpty }
-        } else if let list = file["batch_folders"] as? [Any] {
+        } else if let list = folderList as? [Any] {
             s.batchFolders = list.map { "\($0)" }
-        } else if let one = file["batch_folders"] as? String {
+        } else if let one = folderList as? String {
             s.batchFolders = [one]
         }
         if let bytes = try int(flags.maxUploadBytes, "KEEL_MAX_UPLOAD_BYTES", "max_upload_bytes", 1...(1 << 50)) { s.maxUploadBytes = Int64(bytes) }
         if let lease = try int(flags.jobLeaseS, "KEEL_JOB_LEASE_S", "job_lease_s", 1...3600) { s.jobLease = .seconds(lease) }
         func list(_ flag: [String]?, _ envKey: String, _ fileKey: String) throws(KeelError) -> [String] {
             var out: [String]
+            let inFile = fromFile(fileKey)
             if let flag, !flag.isEmpty {
                 out = flag
             } else if let text = env[envKey] {
                 out = text.split(separator: ",").map(String.init)
-            } else if let items = file[fileKey] as? [Any] {
+            } else if let items = inFile as? [Any] {
                 out = items.map { "\($0)" }
-            } else if let one = file[fileKey].map({ "\($0)" }) {
+            } else if let one = inFile.map({ "\($0)" }) {
                 out = one.split(separator: ",").map(String.init)
             } else {
                 out = []
@@ -281,6 +292,26 @@ extension ServerConfiguration {
             }
             s.webhookURL = url
         }
+        if let unknown = Set(file.keys).subtracting(known).sorted().first {
+            let near = known.sorted().min { Self.distance($0, unknown) < Self.distance($1, unknown) }
+            throw .invalidInput("keel.yaml: unknown setting '\(unknown.prefix(80))'" + (near.map { Self.distance($0, unknown) <= 3 ? " (did you mean '\($0)'?)" : "" } ?? ""))
+        }
         return s
+    }
+
+    /// Edit distance between two short keys (for the "did you mean" hint).
+    static func distance(_ a: String, _ b: String) -> Int {
+        let x = Array(a.utf8.prefix(64)), y = Array(b.utf8.prefix(64))
+        var row = Array(0...y.count)
+        for i in 1...max(1, x.count) where !x.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: y.count, by: 1) {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (x[i - 1] == y[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return x.isEmpty ? y.count : row[y.count]
     }
 }
