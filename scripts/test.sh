@@ -10,7 +10,9 @@
 #     same mid-job, and two PostgreSQL replicas sharing one job), then the real Python clients:
 #     tritonclient over HTTP and gRPC against a debug `keel serve` (scripts/clients/check_clients.py;
 #     installed into a venv while Swift builds), and scripts/check/grpc_proto.py (our .proto's
-#     field numbers against tritonclient's compiled descriptors),
+#     field numbers against tritonclient's compiled descriptors), then scripts/check/deploy.sh
+#     (Dockerfile and compose file, Kubernetes manifests, Prometheus rules and Grafana dashboards
+#     against Debian's Prometheus, the release pipeline's steps),
 #  4. stops and removes the cluster on exit, whatever happened.
 # With KEEL_TEST_DATABASE_URL already set, that database is used and no cluster is started.
 set -euo pipefail
@@ -42,6 +44,8 @@ ensure_packages() {
     # protoc reads proto/inference_grpc.proto for the field-number check (nothing is generated).
     command -v protoc >/dev/null || missing+=(protobuf-compiler)
     python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
+    # promtool and Prometheus for the rules and dashboards (scripts/check/prometheus.sh).
+    command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         as_root apt-get update -q </dev/null
@@ -143,3 +147,6 @@ protoc -I proto --descriptor_set_out="$CLIENTS_LOG.pb" proto/inference_grpc.prot
 "$CLIENTS_VENV/bin/python" scripts/check/grpc_proto.py "$CLIENTS_LOG.pb"
 "$CLIENTS_VENV/bin/python" scripts/clients/check_clients.py --keel-bin .build/debug/keel --skip kserve
 rm -f "$CLIENTS_LOG" "$CLIENTS_LOG.pb"
+# Deployment assets: the container and Kubernetes checks, promtool and a real Prometheus
+# scraping a real Keel, and the CI/CD pipeline's steps against a local server.
+KEEL_BIN=.build/debug/keel bash scripts/check/deploy.sh
