@@ -22,20 +22,7 @@ cleanup() {
 trap cleanup EXIT
 log() { echo "[kill9_batch $(date +%T)] $*" >&2; }
 fail() { log "FAILED: $*"; for f in "$TMP"/*.log; do echo "--- $f" >&2; tail -15 "$f" >&2; done; exit 1; }
-free_port() {
-    for _ in $(seq 1 100); do
-        local p=$(( 15000 + RANDOM % 17000 ))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    fail "no free port"
-}
-wait_http() { # url seconds
-    for _ in $(seq 1 $(( $2 * 5 ))); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    fail "timed out waiting for $1"
-}
+. scripts/check/lib.sh
 export KEEL_ADMIN_KEY=kill-nine-batch-admin-key-0123456789abcdef
 export KEEL_SECRET=kill-nine-batch-server-secret-0123456789abcdef  # the same on every replica
 export KEEL_API_KEY=$KEEL_ADMIN_KEY

@@ -19,12 +19,8 @@ trap cleanup EXIT
 log() { echo "[kill9 $(date +%T)] $*" >&2; }
 fail() { log "FAILED: $*"; tail -20 "$TMP/keel.log" >&2 || true; exit 1; }
 
-PORT=""
-for _ in $(seq 1 100); do
-    p=$(( 15000 + RANDOM % 17000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
-done
-[ -n "$PORT" ] || fail "no free port"
+. scripts/check/lib.sh
+PORT=$(free_port)
 export KEEL_ADMIN_KEY=kill-nine-admin-key-0123456789abcdef0123
 export KEEL_SECRET=kill-nine-rollout-server-secret-0123456789abcdef  # the same on every replica
 export KEEL_SERVER=http://127.0.0.1:$PORT KEEL_API_KEY=$KEEL_ADMIN_KEY
@@ -33,13 +29,6 @@ mkdir -p "$TMP/repo"
 serve() {
     "$KEEL_BIN" serve --grpc-port 0 --host 127.0.0.1 --port "$PORT" --model-repository "$TMP/repo" --data-dir "$TMP/data" >> "$TMP/keel.log" 2>&1 &
     PID=$!
-}
-wait_http() { # url seconds
-    for _ in $(seq 1 $(( $2 * 5 ))); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    fail "timed out waiting for $1"
 }
 field() { # rollout field
     "$KEEL_BIN" rollout status churn --json 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1'))"

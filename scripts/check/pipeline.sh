@@ -27,24 +27,20 @@ expect() {
     [ "$got" = "$want" ] || { cat "$TMP/out" >&2; fail "'$*' exited $got, expected $want"; }
 }
 
-PORT=""
-for _ in $(seq 1 100); do
-    p=$(( 15000 + RANDOM % 17000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
-done
-[ -n "$PORT" ] || fail "no free port"
+. scripts/check/lib.sh
+PORT=$(free_port)
 export KEEL_ADMIN_KEY=pipeline-check-admin-key-0123456789abcdef
 export KEEL_SERVER=http://127.0.0.1:$PORT KEEL_API_KEY=$KEEL_ADMIN_KEY
 M=models/churn
 mkdir -p "$TMP/repo"
 "$KEEL_BIN" serve --grpc-port 0 --host 127.0.0.1 --port "$PORT" --model-repository "$TMP/repo" --data-dir "$TMP/data" >"$TMP/keel.log" 2>&1 &
 PID=$!
-for _ in $(seq 1 300); do curl -fsS -o /dev/null "$KEEL_SERVER/v2/health/live" 2>/dev/null && break; sleep 0.2; done
+wait_http "$KEEL_SERVER/v2/health/live" 60
 
 # What production serves before the pipeline runs: version 1.
 "$KEEL_BIN" models register churn $M/1/model.json --schema $M/config.yaml >/dev/null
 "$KEEL_BIN" models promote churn 1 --force >/dev/null
-for _ in $(seq 1 150); do curl -fsS -o /dev/null "$KEEL_SERVER/v2/models/churn/ready" 2>/dev/null && break; sleep 0.2; done
+wait_http "$KEEL_SERVER/v2/models/churn/ready" 30
 
 # Traffic with a new customer id per request, so sticky routing gives the canary customers.
 (

@@ -39,21 +39,7 @@ promtool test rules deploy/prometheus/tests/rules_test.yml || fail "promtool tes
 python3 deploy/grafana/make_dashboards.py --check || fail "dashboards are stale"
 log "promtool: rules valid, unit tests pass; dashboards match their generator"
 
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$(( 15000 + RANDOM % 17000 ))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    return 1
-}
-wait_http() { # url seconds
-    for _ in $(seq 1 $(( $2 * 5 ))); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    fail "timed out waiting for $1"
-}
+. scripts/check/lib.sh
 
 PORT=$(free_port); GRPC=$(free_port); PROM=$(free_port)
 export KEEL_ADMIN_KEY=prometheus-check-admin-key-0123456789abcdef
