@@ -272,12 +272,13 @@ public final class ModelManager: Sendable {
     /// `keel_model_ready{model}`: 1 while the model can serve, 0 while it is known but cannot
     /// (failed to load, its versions unavailable); a model deliberately unloaded or removed
     /// from the registry loses the series, so an alert on 0 fires only for models that should serve.
-    private func publishReadiness(_ name: String) {
-        let state = models.withLock { $0[name].map { ($0.state, $0.reason) } }
+    private func publishReadiness(_ name: String, unloaded: Bool = false) {
+        let state = models.withLock { $0[name]?.state }
         let gauge = metrics.gauge("keel_model_ready", [("model", name)])
-        switch state {
-        case nil, (_, "unloaded")?: gauge.destroy()
-        case let (s, _)?: gauge.record(s == .ready ? 1 : 0)
+        if let state, !unloaded {
+            gauge.record(state == .ready ? 1 : 0)
+        } else {
+            gauge.destroy()
         }
     }
 
@@ -298,7 +299,7 @@ public final class ModelManager: Sendable {
             return previous
         }
         Self.emptyCaches(previous)
-        publishReadiness(name)
+        publishReadiness(name, unloaded: true)
         logger.info("model unloaded", metadata: ["model": "\(name)"])
     }
 

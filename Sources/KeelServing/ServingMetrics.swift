@@ -81,7 +81,6 @@ extension ServingMetrics {
         counter("keel_rate_limited_total", "class", name).increment()
     }
 
-    /// A counter with one label, created once and cached.
     /// A counter with two dimensions, created once per series (for per-call counts such as
     /// `keel_grpc_requests_total{method, code}`).
     public func counter(_ label: String, _ first: (String, String), _ second: (String, String)) -> CoreMetrics.Counter {
@@ -94,6 +93,7 @@ extension ServingMetrics {
         }
     }
 
+    /// A counter with one label, created once and cached.
     func counter(_ label: String, _ dimension: String, _ value: String) -> CoreMetrics.Counter {
         let key = label + "\u{0}" + value
         return labelled.withLock { cache in

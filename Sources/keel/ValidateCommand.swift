@@ -65,17 +65,16 @@ extension ModelsCommand {
         }
 
         static func read(_ path: String, limit: Int, what: String) throws(KeelError) -> [UInt8] {
-            guard let handle = FileHandle(forReadingAtPath: path) else { throw KeelError.notFound("cannot read \(what) '\(path)'") }
-            defer { try? handle.close() }
-            // Read at most limit + 1 bytes: a larger file is refused without reading it all.
-            guard let data = try? handle.read(upToCount: limit + 1) else { return [] }
-            guard data.count <= limit else { throw KeelError(.payloadTooLarge, "\(what) '\(path)' is over \(limit >> 20) MiB") }
-            return [UInt8](data)
+            guard let bytes = SmallFile.bytes(path, limit: limit) else {
+                throw KeelError.invalidInput("cannot read \(what) '\(path)' (missing, unreadable or over \(limit >> 20) MiB)")
+            }
+            return bytes
         }
 
         static func text(_ path: String, limit: Int, what: String) throws(KeelError) -> String {
-            let bytes = try read(path, limit: limit, what: what)
-            guard let s = String(validating: bytes, as: UTF8.self) else { throw KeelError.invalidInput("\(what) '\(path)' is not UTF-8 text") }
+            guard let s = String(validating: try read(path, limit: limit, what: what), as: UTF8.self) else {
+                throw KeelError.invalidInput("\(what) '\(path)' is not UTF-8 text")
+            }
             return s
         }
     }

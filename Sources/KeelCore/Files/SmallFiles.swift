@@ -5,10 +5,15 @@ import Foundation
 public enum SmallFile {
     /// The file's text, or nil when it cannot be opened, is over `limit` bytes or is not UTF-8.
     public static func text(_ path: String, limit: Int) -> String? {
-        guard limit >= 0, let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        bytes(path, limit: limit).flatMap { String(validating: $0, as: UTF8.self) }
+    }
+
+    /// The file's bytes, or nil when it cannot be opened or is over `limit` bytes.
+    public static func bytes(_ path: String, limit: Int) -> [UInt8]? {
+        guard limit >= 0, limit < Int.max, let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         guard let data = try? handle.read(upToCount: limit + 1) ?? Data(), data.count <= limit else { return nil }
-        return String(data: data, encoding: .utf8)
+        return [UInt8](data)
     }
 }
 

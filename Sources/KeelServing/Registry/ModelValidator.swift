@@ -161,8 +161,8 @@ public struct ModelValidator: Sendable {
         if !inputs.gates.isEmpty {
             let results = inputs.gates.map { $0.check(measured: report.metrics) }
             let failing = results.filter { !$0.passed }
-            let text = results.map { r in "\(r.gate) (\(r.value.map(Gate.format) ?? "no value"))" }.joined(separator: "; ")
-            report.add("gates", failing.isEmpty ? .passed : .failed, failing.isEmpty ? text : "failing: " + failing.map { r in "\(r.gate) (\(r.value.map(Gate.format) ?? "no value"))" }.joined(separator: "; "))
+            func list(_ rs: [GateResult]) -> String { rs.map { "\($0.gate) (\($0.value.map(Self.short) ?? "no value"))" }.joined(separator: "; ") }
+            report.add("gates", failing.isEmpty ? .passed : .failed, failing.isEmpty ? list(results) : "failing: " + list(failing))
         }
         return report
     }
